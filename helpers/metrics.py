@@ -13,13 +13,15 @@ import numpy as np
 
 
 def _to_numpy(values, name: str) -> np.ndarray:
-    """Copy-free conversion of a tensor / array / sequence to a numpy array."""
+    """A tensor / array / sequence as a numpy array (tensors are detached and moved to the CPU)."""
     if hasattr(values, "detach"):  # a torch tensor: drop the graph and move to the CPU
         values = values.detach().cpu().numpy()
     try:
         array = np.asarray(values)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be an array or tensor of numbers, got {type(values).__name__}.") from error
+        raise TypeError(
+            f"{name} must be an array or tensor of numbers, got {type(values).__name__}."
+        ) from error
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}.")
     return array
