@@ -1,0 +1,845 @@
+"""The notebook generator (scripts/make_notebooks.py) and the notebooks it makes.
+
+Two halves: the generator on small fixture notebooks written here (markers, errors, --check), and the
+real notebooks in solutions/, book/student/ and book/tutorials/ (up to date, clean, stubs that fail
+the right way in a real kernel, stubs that give back the solution).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "make_notebooks.py"
+_spec = importlib.util.spec_from_file_location("make_notebooks", SCRIPT)
+mk = importlib.util.module_from_spec(_spec)
+sys.modules["make_notebooks"] = mk
+_spec.loader.exec_module(mk)
+
+CELL_TIMEOUT = 300  # seconds a single cell may take in the kernel before the test fails on it
+KERNEL_ENV = {"NMA_DECODING_DATA": "synthetic", "NMA_DECODING_PROGRESS": "0", "MPLBACKEND": "agg"}
+URL = "https://github.com/example-org/example-module"
+SETUP = (
+    "# Installs the helpers package when it is missing (Colab)\n"
+    "try:\n"
+    "    import helpers  # noqa: F401\n"
+    "except ImportError:\n"
+    '    %pip install --quiet "git+REPO_URL@BRANCH"'
+)
+
+
+# ---------------------------------------------------------------- fixture notebooks
+
+
+def md(source, tags=(), cell_id=None):
+    cell = nbformat.v4.new_markdown_cell(source, id=cell_id)
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def code(source, tags=(), exercise=None, cell_id=None):
+    cell = nbformat.v4.new_code_cell(source, id=cell_id)
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    if exercise:
+        cell.metadata["exercise"] = exercise
+    return cell
+
+
+PREFERRED = '''\
+def preferred_orientation(resp, stimuli_deg, sigma_bins=5):
+    """Each neuron's preferred orientation (degrees)."""
+    # TODO: find, for each neuron, the index of the stimulus with the largest response
+    # BEGIN SOLUTION
+    best = np.argmax(resp, axis=0)
+    return stimuli_deg[best]
+    # END SOLUTION
+
+
+preferred = preferred_orientation(resp, stimuli)
+resp = resp - resp.mean()
+n_preferred, spread = len(preferred), preferred.std()'''
+
+PREFERRED_STUDENT = '''\
+# Until this exercise is done, the names it assigns are placeholders that say so when used.
+import helpers.exercises
+
+preferred = helpers.exercises.not_done("preferred_orientation", "preferred")
+n_preferred = helpers.exercises.not_done("preferred_orientation", "n_preferred")
+spread = helpers.exercises.not_done("preferred_orientation", "spread")
+
+def preferred_orientation(resp, stimuli_deg, sigma_bins=5):
+    """Each neuron's preferred orientation (degrees)."""
+    # TODO: find, for each neuron, the index of the stimulus with the largest response
+    raise NotImplementedError(
+        "Exercise 'preferred_orientation': find, for each neuron, the index of the stimulus with the largest "
+        "response"
+    )
+
+
+preferred = preferred_orientation(resp, stimuli)
+resp = resp - resp.mean()
+n_preferred, spread = len(preferred), preferred.std()'''
+
+CLASSIFIER = """\
+class Classifier:
+    def __init__(self, n_classes):
+        # TODO: keep the number of classes in self.n_classes
+        # BEGIN SOLUTION
+        self.n_classes = n_classes
+        # END SOLUTION
+
+    def predict(self, x):
+        # TODO: return the class of each input,
+        #       x modulo the number of classes
+        # BEGIN SOLUTION
+        return x % self.n_classes
+        # END SOLUTION
+
+
+def make_classifier(n_classes):
+    return Classifier(n_classes)
+
+
+net = make_classifier(3)
+for x in range(2):
+    last = net.predict(x)"""
+
+CLASSIFIER_STUB = """\
+class Classifier:
+    def __init__(self, n_classes):
+        # TODO: keep the number of classes in self.n_classes
+        raise NotImplementedError("Exercise 'classifier': keep the number of classes in self.n_classes")
+
+    def predict(self, x):
+        # TODO: return the class of each input,
+        #       x modulo the number of classes
+        raise NotImplementedError(
+            "Exercise 'classifier': return the class of each input, x modulo the number of classes"
+        )
+"""
+
+
+def decoding_cells():
+    return [
+        md("# Tutorial 1: decoding", cell_id="title"),
+        code(SETUP, tags=["setup"], cell_id="setup"),
+        code(
+            "import numpy as np\n\nresp = np.arange(12.0).reshape(4, 3)\n"
+            "stimuli = np.array([0.0, 90, 180, 270])",
+            cell_id="data",
+        ),
+        md("## Exercise 1\nFind each neuron's preferred orientation.", cell_id="task-1"),
+        code(PREFERRED, tags=["exercise"], exercise="preferred_orientation", cell_id="ex-preferred"),
+        code(
+            "try:\n    preferred_orientation(resp, stimuli)\nexcept NotImplementedError:\n"
+            "    print('Not done yet: complete the exercise above.')",
+            cell_id="check-1",
+        ),
+        md("## Think! 1\nWhy?", cell_id="think-1"),
+        md("Because ```code``` and\n\n```python\nx = 1\n```", tags=["answer"], cell_id="answer-1"),
+        code("print(preferred.mean())", cell_id="uses-preferred"),
+        code("print(resp.shape)", cell_id="independent"),
+        md("## Exercise 2", cell_id="task-2"),
+        code(CLASSIFIER, tags=["exercise"], exercise="classifier", cell_id="ex-classifier"),
+        code("print(net.predict(5), last)", cell_id="uses-net"),
+    ]
+
+
+def encoding_cells(exercise="conv_fc_encoder"):
+    source = (
+        "class ConvFC:\n"
+        "    def forward(self, s):\n"
+        "        # TODO: return s doubled\n"
+        "        # BEGIN SOLUTION\n"
+        "        return 2 * s\n"
+        "        # END SOLUTION\n\n\n"
+        "model = ConvFC()\n"
+        "out = model.forward(1)"
+    )
+    return [
+        md("# Tutorial 2: encoding", cell_id="title"),
+        code(SETUP, tags=["setup"], cell_id="setup"),
+        code(source, tags=["exercise"], exercise=exercise, cell_id="ex-conv"),
+    ]
+
+
+def write_notebook(path: Path, cells) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
+    nb.cells = cells
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def make_project(tmp_path: Path, notebooks=None, config=True) -> Path:
+    """A project root with _config.yml and solution notebooks (name -> cells)."""
+    if config:
+        (tmp_path / "_config.yml").write_text(
+            f"title: Fixture\nrepository:\n  url: {URL}\n  branch: dev\n  path_to_book: book\n"
+        )
+    if notebooks is None:
+        notebooks = {"01_decoding": decoding_cells(), "02_encoding": encoding_cells()}
+    for name, cells in notebooks.items():
+        write_notebook(tmp_path / "solutions" / f"{name}.ipynb", cells)
+    return tmp_path
+
+
+def generate_error(root: Path) -> str:
+    with pytest.raises(mk.NotebookError) as caught:
+        mk.generate(root)
+    return str(caught.value)
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def cell_by_id(nb, cell_id):
+    return next(cell for cell in nb.cells if cell.id == cell_id)
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = make_project(tmp_path)
+    assert mk.main(["--root", str(root)]) == 0
+    return root
+
+
+# ---------------------------------------------------------------- the generator on fixtures
+
+
+def test_student_exercise_cell_gets_placeholders_then_the_stub(project):
+    student = read(project / "book/student/01_decoding.ipynb")
+    # `resp` is read before the cell rebinds it, so it keeps its earlier value: no placeholder for it.
+    assert cell_by_id(student, "ex-preferred").source == PREFERRED_STUDENT
+
+
+def test_blocks_inside_methods_become_raises_and_a_method_body_may_be_only_the_raise(project):
+    source = cell_by_id(read(project / "book/student/01_decoding.ipynb"), "ex-classifier").source
+    assert CLASSIFIER_STUB in source
+    assert "BEGIN SOLUTION" not in source and "self.n_classes = n_classes" not in source
+    namespace = {}
+    exec(compile(source.split("\n\n\ndef make_classifier")[0], "cell", "exec"), namespace)
+    with pytest.raises(NotImplementedError, match="Exercise 'classifier': keep the number"):
+        namespace["Classifier"](3)
+    # `x` is the module-level loop variable: bound by the cell, so it gets a placeholder too.
+    assert source.startswith(mk.PLACEHOLDER_COMMENT + "\n" + mk.PLACEHOLDER_IMPORT + "\n\n")
+    assert placeholder_names(source) == ["net", "x", "last"]
+
+
+def test_student_notebook_drops_answers_adds_a_badge_and_fills_the_setup_address(project):
+    student = read(project / "book/student/01_decoding.ipynb")
+    ids = [cell.id for cell in student.cells]
+    assert ids[:3] == ["title", mk.BADGE_CELL_ID, "setup"]
+    assert "answer-1" not in ids and "think-1" in ids
+    colab = "https://colab.research.google.com/github/example-org/example-module/blob/dev/book/student/01_decoding.ipynb"
+    assert f"]({colab})" in student.cells[1].source
+    setup = cell_by_id(student, "setup").source
+    assert f'"git+{URL}@dev"' in setup and "REPO_URL" not in setup and "BRANCH" not in setup
+    assert cell_by_id(student, "uses-preferred").source == "print(preferred.mean())"
+
+
+def test_book_page_shows_starting_code_then_the_hidden_solution(project):
+    page = read(project / "book/tutorials/01_decoding.ipynb")
+    ids = [cell.id for cell in page.cells]
+    assert ids[:3] == ["title", mk.LINKS_CELL_ID, "setup"]
+    assert "remove-cell" in page.cells[2].metadata["tags"] and "git+REPO_URL" not in page.cells[2].source
+    links = page.cells[1].source
+    assert "](../_static/colab-badge.svg)" in links
+    assert "/example-org/example-module/blob/dev/book/student/01_decoding.ipynb" in links
+    assert "{download}`student notebook <../student/01_decoding.ipynb>`" in links
+
+    position = ids.index("ex-preferred")
+    stub, solution = page.cells[position - 1], page.cells[position]
+    assert stub.cell_type == "markdown" and stub.id == "ex-preferred" + mk.STUB_SUFFIX
+    body = strip_placeholders(PREFERRED_STUDENT)
+    assert f"```python\n{body}\n```" in stub.source
+    assert solution.source == PREFERRED and "hide-input" in solution.metadata["tags"]
+
+    answer = cell_by_id(page, "answer-1").source
+    # the answer holds a triple-backtick fence, so the dropdown's fence is longer
+    assert answer.startswith("````{dropdown} Model answer\nBecause") and answer.endswith("\n````")
+
+
+def test_generated_notebooks_are_clean_and_deterministic(project):
+    files = mk.generate(project)
+    assert files == mk.generate(project)
+    for path, content in files.items():
+        assert path.read_bytes() == content
+        if path.suffix != ".ipynb":
+            continue
+        nb = nbformat.reads(content.decode(), as_version=4)
+        nbformat.validate(nb)
+        assert nb.metadata.kernelspec.name == "python3"
+        for cell in nb.cells:
+            assert cell.cell_type != "code" or (cell.outputs == [] and cell.execution_count is None)
+    svg = (project / mk.LOCAL_BADGE).read_text()
+    assert (
+        svg.startswith("<svg") and "Open in Colab" in svg and "href" not in svg and "http://" not in svg[60:]
+    )
+
+
+def write_raw(path: Path, cells, edit_cell) -> None:
+    """Write a notebook as plain JSON after `edit_cell(index, cell_dict)`, bypassing nbformat's repairs."""
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
+    raw = json.loads(nbformat.writes(nb))
+    for index, cell in enumerate(raw["cells"]):
+        edit_cell(index, cell)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(raw))
+
+
+def test_generated_notebooks_pass_ruff_with_the_project_settings(project):
+    command = [sys.executable, "-m", "ruff", "check", "--no-cache", "--config", str(ROOT / "pyproject.toml")]
+    done = subprocess.run([*command, str(project / "book")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cells_without_ids_get_ids_from_their_position(tmp_path):
+    root = make_project(tmp_path, notebooks={})
+    write_raw(root / "solutions/02_encoding.ipynb", encoding_cells(), lambda index, cell: cell.pop("id"))
+    first = mk.generate(root)
+    assert first == mk.generate(root)
+    student = nbformat.reads(first[root / "book/student/02_encoding.ipynb"].decode(), as_version=4)
+    assert [cell.id for cell in student.cells] == ["cell-0", mk.BADGE_CELL_ID, "cell-1", "cell-2"]
+
+
+def test_duplicate_cell_ids_are_refused_not_silently_renamed(tmp_path):
+    root = make_project(tmp_path, notebooks={})
+    write_raw(
+        root / "solutions/02_encoding.ipynb", encoding_cells(), lambda index, cell: cell.update(id="same")
+    )
+    message = generate_error(root)
+    assert "solutions/02_encoding.ipynb, cell 1: cell id 'same' is used twice" in message
+
+
+def test_check_lists_files_that_differ_and_writes_nothing(project, capsys):
+    assert mk.main(["--root", str(project), "--check"]) == 0
+    student = project / "book/student/01_decoding.ipynb"
+    edited = student.read_bytes().replace(b"Tutorial 1", b"Tutorial one")
+    student.write_bytes(edited)
+    (project / "book/tutorials/02_encoding.ipynb").unlink()
+    (project / "book/tutorials/03_old.ipynb").write_text("{}")
+    capsys.readouterr()
+    assert mk.main(["--root", str(project), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "book/student/01_decoding.ipynb differs from a fresh generation" in err
+    assert "book/tutorials/02_encoding.ipynb is missing" in err
+    assert "book/tutorials/03_old.ipynb has no solution notebook" in err
+    assert student.read_bytes() == edited and not (project / "book/tutorials/02_encoding.ipynb").exists()
+    assert mk.main(["--root", str(project)]) == 0
+    assert not (project / "book/tutorials/03_old.ipynb").exists()
+    assert mk.main(["--root", str(project), "--check"]) == 0
+
+
+def test_the_command_line_check_exits_non_zero(project):
+    (project / "book/student/02_encoding.ipynb").write_text("{}")
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--root", str(project), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "02_encoding.ipynb differs" in done.stderr
+
+
+def _break(cells, cell_id, old, new):
+    cell = next(cell for cell in cells if cell.id == cell_id)
+    assert old in cell.source
+    cell.source = cell.source.replace(old, new)
+    return cells
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(
+            lambda c: _break(
+                c,
+                "ex-classifier",
+                "        return x % self.n_classes\n        # END SOLUTION",
+                "        return x % self.n_classes",
+            ),
+            ["cell 11", "'classifier'", "has no '# END SOLUTION'", "line 11"],
+            id="missing END",
+        ),
+        pytest.param(
+            lambda c: _break(c, "ex-preferred", "    # BEGIN SOLUTION\n", ""),
+            ["cell 4", "'preferred_orientation'", "without a '# BEGIN SOLUTION'"],
+            id="missing BEGIN",
+        ),
+        pytest.param(
+            lambda c: _break(
+                c,
+                "ex-preferred",
+                "    # TODO: find, for each neuron, the index of the stimulus with the largest response\n",
+                "",
+            ),
+            ["cell 4", "needs a '# TODO:' line right before it"],
+            id="missing TODO",
+        ),
+        pytest.param(
+            lambda c: _break(
+                c,
+                "ex-preferred",
+                "# END SOLUTION",
+                "# END SOLUTION  \n    # BEGIN SOLUTION\n    # END SOLUTION",
+            ),
+            ["cell 4", "needs a '# TODO:' line"],
+            id="second BEGIN without TODO",
+        ),
+        pytest.param(
+            lambda c: _break(c, "ex-preferred", "# END SOLUTION", "# end solution"),
+            ["cell 4", "looks like a marker but is not one"],
+            id="misspelt marker",
+        ),
+        pytest.param(
+            lambda c: _break(c, "ex-preferred", "    # END SOLUTION", "  # END SOLUTION"),
+            ["cell 4", "indented differently"],
+            id="END indented differently",
+        ),
+        pytest.param(
+            lambda c: _break(
+                c,
+                "data",
+                "import numpy as np",
+                "import numpy as np\n# TODO: x\n# BEGIN SOLUTION\nx = 1\n# END SOLUTION",
+            ),
+            ["cell 2", "not an exercise", "would reach the student notebook"],
+            id="markers outside exercise",
+        ),
+        pytest.param(
+            lambda c: _break(
+                c,
+                "ex-preferred",
+                "preferred = preferred_orientation(resp, stimuli)",
+                "# TODO: call it\n# BEGIN SOLUTION\npreferred = preferred_orientation(resp, "
+                "stimuli)\n# END SOLUTION",
+            ),
+            ["cell 4", "line 11 is not inside a function or method body"],
+            id="block at module level",
+        ),
+        pytest.param(
+            lambda c: [
+                *c[:4],
+                code(
+                    CLASSIFIER.replace(
+                        "    def predict",
+                        "    class Inner:\n        # TODO: a\n        # BEGIN SOLUTION\n"
+                        "        y = 1\n        # END SOLUTION\n\n"
+                        "    def predict",
+                    ),
+                    tags=["exercise"],
+                    exercise="classifier",
+                    cell_id="x",
+                ),
+            ],
+            ["cell 4", "not inside a function or method body"],
+            id="block in a class body",
+        ),
+        pytest.param(
+            lambda c: _break(c, "ex-preferred", "return stimuli_deg[best]", "return stimuli_deg[best"),
+            ["cell 4", "not valid Python"],
+            id="syntax error",
+        ),
+    ],
+)
+def test_broken_markers_stop_the_generator_naming_notebook_cell_and_exercise(tmp_path, edit, expected):
+    root = make_project(tmp_path, {"01_decoding": edit(decoding_cells())})
+    message = generate_error(root)
+    assert "solutions/01_decoding.ipynb" in message
+    for part in expected:
+        assert part in message
+    assert not (root / "book").exists()
+
+
+def test_unknown_exercise_name_is_refused(tmp_path):
+    cells = decoding_cells()
+    cells[4].metadata["exercise"] = "preferred_orientations"
+    message = generate_error(make_project(tmp_path, {"01_decoding": cells}))
+    assert (
+        "solutions/01_decoding.ipynb, cell 4" in message
+        and "unknown exercise name 'preferred_orientations'" in message
+    )
+    assert "docs/notebooks.md" in message
+
+
+def test_duplicate_exercise_name_in_one_notebook_is_refused(tmp_path):
+    cells = decoding_cells()
+    cells[11].metadata["exercise"] = "preferred_orientation"
+    message = generate_error(make_project(tmp_path, {"01_decoding": cells}))
+    assert "cell 11 (exercise 'preferred_orientation')" in message and "already used by cell 4" in message
+
+
+def test_exercise_in_the_wrong_notebook_is_refused(tmp_path):
+    # Each name belongs to one notebook, so this also refuses one name used in two notebooks.
+    root = make_project(
+        tmp_path, {"01_decoding": decoding_cells(), "02_encoding": encoding_cells("classifier")}
+    )
+    message = generate_error(root)
+    assert (
+        "solutions/02_encoding.ipynb, cell 2 (exercise 'classifier')" in message
+        and "belongs to 01_decoding" in message
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(
+            lambda c: [c[0], code("x = 1", tags=["setup"], cell_id="setup")] + c[2:],
+            "must install 'git+REPO_URL@BRANCH' literally",
+            id="setup without placeholder",
+        ),
+        pytest.param(
+            lambda c: [c[0], code("import os", cell_id="s0")] + c[1:],
+            "the first code cell, and only it, must have the tag `setup`",
+            id="setup not first",
+        ),
+        pytest.param(
+            lambda c: [md("Intro", cell_id="intro")] + c, "the first cell must be the title", id="no title"
+        ),
+        pytest.param(
+            lambda c: c + [code("x = 2", tags=["answer"], cell_id="a2")],
+            "tagged `answer` must be a markdown cell",
+            id="code answer",
+        ),
+        pytest.param(
+            lambda c: c + [code("x = 2", tags=["exercise"], cell_id="e2")],
+            "both the tag `exercise` and the cell metadata",
+            id="tag without name",
+        ),
+    ],
+)
+def test_broken_notebook_conventions_are_refused(tmp_path, edit, expected):
+    message = generate_error(make_project(tmp_path, {"01_decoding": edit(decoding_cells())}))
+    assert "solutions/01_decoding.ipynb" in message and expected in message
+
+
+def test_missing_or_non_github_config_is_refused(tmp_path):
+    root = make_project(tmp_path, config=False)
+    assert "no _config.yml" in generate_error(root)
+    (root / "_config.yml").write_text("repository:\n  url: https://gitlab.com/a/b\n  branch: main\n")
+    assert "not a GitHub address" in generate_error(root)
+    (root / "_config.yml").write_text("title: x\n")
+    assert "needs `repository.url` and `repository.branch`" in generate_error(root)
+
+
+def test_errors_reach_the_command_line_with_exit_status_2(tmp_path, capsys):
+    cells = decoding_cells()
+    cells[4].metadata["exercise"] = "nope"
+    root = make_project(tmp_path, {"01_decoding": cells})
+    assert mk.main(["--root", str(root)]) == 2
+    assert "unknown exercise name 'nope'" in capsys.readouterr().err
+    assert not (root / "book").exists()
+
+
+def test_exercise_names_match_the_table_in_docs():
+    text = (ROOT / "docs/notebooks.md").read_text()
+    table = dict(re.findall(r"^\s*\| `(\w+)` \| (\d\d_\w+) \|", text, flags=re.MULTILINE))
+    assert table == mk.EXERCISES
+
+
+# ---------------------------------------------------------------- running student notebooks in a kernel
+
+
+def run_cells(path: Path, cwd: Path) -> list[tuple[int, str | None, str | None]]:
+    """Run every code cell in order in a python3 kernel: (cell index, exception name or None, message)."""
+    nb = read(path)
+    client = NotebookClient(
+        nb, kernel_name="python3", timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(cwd)}}
+    )
+    results = []
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            try:
+                client.execute_cell(cell, index)
+                results.append((index, None, None))
+            except CellExecutionError as error:
+                results.append((index, error.ename, error.evalue))
+    return results
+
+
+def exercise_cells(nb) -> dict[int, str]:
+    return {i: cell.metadata["exercise"] for i, cell in enumerate(nb.cells) if "exercise" in cell.metadata}
+
+
+def placeholder_names(source: str) -> list[str]:
+    return re.findall(r"^(\w+) = helpers\.exercises\.not_done\(", source, flags=re.MULTILINE)
+
+
+def assert_student_run_fails_the_right_way(nb, results):
+    """Nothing fails before the first exercise; after it only NotImplementedError naming a reached one."""
+    exercises = exercise_cells(nb)
+    assert exercises, "the notebook has no exercise cells"
+    reached: list[str] = []
+    failures = {}
+    for index, ename, evalue in results:
+        where = f"cell {index}:\n{nb.cells[index].source[:300]}\n-> {ename}: {evalue}"
+        if index < min(exercises):
+            assert ename is None, f"a cell before the first exercise failed, {where}"
+            continue
+        if index in exercises:
+            reached.append(exercises[index])
+            assert ename == "NotImplementedError", (
+                f"an untouched exercise must raise NotImplementedError, {where}"
+            )
+        if ename is not None:
+            assert ename == "NotImplementedError" and any(
+                f"Exercise '{name}'" in evalue for name in reached
+            ), (
+                "after the first exercise, a cell may only fail with NotImplementedError naming an "
+                f"exercise above, {where}"
+            )
+            failures[index] = evalue
+    # Each exercise's placeholders work: a later cell that uses them fails pointing at the exercise.
+    for index, name in exercises.items():
+        names = placeholder_names(nb.cells[index].source)
+        users = [
+            later
+            for later, _, _ in results
+            if later > index
+            and later not in exercises
+            and set(names)
+            & {
+                n.id
+                for n in ast.walk(ast.parse(mk._python(nb.cells[later].source)))
+                if isinstance(n, ast.Name)
+            }
+        ]
+        if users:
+            assert any(f"comes from Exercise '{name}'" in failures.get(later, "") for later in users), (
+                f"cells {users} use {names} from exercise {name!r}, but none failed with its placeholder"
+            )
+
+
+@pytest.fixture
+def kernel_env(monkeypatch, tmp_path_factory):
+    """The kernel inherits these: stand-in data, no progress bars, one data cache for the whole session."""
+    for key, value in KERNEL_ENV.items():
+        monkeypatch.setenv(key, value)
+    cache = tmp_path_factory.getbasetemp() / "nma-decoding-cache"
+    cache.mkdir(exist_ok=True)
+    monkeypatch.setenv("NMA_DECODING_CACHE", str(cache))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
+
+def test_fixture_student_notebook_fails_the_right_way_in_a_kernel(project, kernel_env, tmp_path):
+    path = project / "book/student/01_decoding.ipynb"
+    nb = read(path)
+    results = run_cells(path, tmp_path)
+    assert_student_run_fails_the_right_way(nb, results)
+    outcome = {nb.cells[index].id: (ename, evalue) for index, ename, evalue in results}
+    assert outcome["check-1"] == (None, None)
+    assert outcome["uses-preferred"] == (
+        "NotImplementedError",
+        mk_message("preferred", "preferred_orientation"),
+    )
+    assert outcome["independent"] == (None, None)
+    assert outcome["uses-net"] == ("NotImplementedError", mk_message("net", "classifier"))
+
+
+def mk_message(name, exercise):
+    return (
+        f"`{name}` comes from Exercise '{exercise}', which is not done yet: "
+        "complete it above, then run this cell again."
+    )
+
+
+# ---------------------------------------------------------------- the real notebooks
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+NO_SOLUTIONS = pytest.mark.skip(
+    reason="solutions/ has no notebooks yet, so there is nothing generated to test"
+)
+STEMS = [path.stem for path in SOLUTIONS] or [pytest.param(None, marks=NO_SOLUTIONS)]
+GENERATED = [
+    ROOT / folder / f"{stem}.ipynb"
+    for stem in [p.stem for p in SOLUTIONS]
+    for folder in ("book/student", "book/tutorials")
+]
+ALL_NOTEBOOKS = [pytest.param(p, id=p.relative_to(ROOT).as_posix()) for p in SOLUTIONS + GENERATED] or [
+    pytest.param(None, marks=NO_SOLUTIONS)
+]
+
+
+def config_repository() -> tuple[str, str]:
+    """repository.url and .branch, read from _config.yml here independently of the generator."""
+    path = ROOT / "_config.yml" if (ROOT / "_config.yml").is_file() else ROOT / "book/_config.yml"
+    repo = yaml.safe_load(path.read_text())["repository"]
+    return repo["url"].rstrip("/").removesuffix(".git"), repo["branch"]
+
+
+@pytest.mark.skipif(
+    not SOLUTIONS, reason="solutions/ has no notebooks yet, so there is nothing generated to test"
+)
+def test_committed_generated_files_equal_a_fresh_generation():
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS)
+def test_notebook_has_no_outputs_and_a_python3_kernel(path):
+    nb = read(path)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{path}: kernelspec must be python3"
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path}, cell {index}: outputs are committed: clear them"
+            assert cell.execution_count is None, (
+                f"{path}, cell {index}: execution count is committed: clear it"
+            )
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS)
+def test_every_repository_address_is_the_one_in_config(path):
+    url, branch = config_repository()
+    owner_repo = url.removeprefix("https://github.com/")
+    nb = read(path)
+    setup = next(cell for cell in nb.cells if "setup" in cell.metadata.get("tags", []))
+    generated = path.parent.name != "solutions"
+    if generated:
+        assert f'"git+{url}@{branch}"' in setup.source
+    else:  # solutions keep the placeholders; the generator fills them in from _config.yml
+        assert '"git+REPO_URL@BRANCH"' in setup.source
+    text = "\n".join(cell.source for cell in nb.cells)
+    for address in re.findall(r"git\+[^\s\"']+", text):
+        assert address == (f"git+{url}@{branch}" if generated else "git+REPO_URL@BRANCH"), (
+            f"{path}: {address}"
+        )
+    for found in re.findall(r"colab\.research\.google\.com/github/([^)\s]+)", text):
+        assert found == f"{owner_repo}/blob/{branch}/book/student/{path.name}", f"{path}: Colab link {found}"
+    for found in re.findall(r"github\.com/([\w.-]+/[\w.-]+)", text):
+        assert found == owner_repo, f"{path}: a GitHub address other than _config.yml's: {found}"
+    if generated:
+        assert "colab.research.google.com/github/" in text, f"{path}: no Colab link"
+
+
+def solution_blocks(source: str) -> list[list[str]]:
+    """The lines from each '# BEGIN SOLUTION' to its '# END SOLUTION', markers included."""
+    lines, blocks, start = source.split("\n"), [], None
+    for number, line in enumerate(lines):
+        if line.strip() == "# BEGIN SOLUTION":
+            start = number
+        elif line.strip() == "# END SOLUTION":
+            blocks.append(lines[start : number + 1])
+    return blocks
+
+
+def strip_placeholders(student: str) -> str:
+    """The student cell without the placeholder block the generator puts at its top (if any)."""
+    lines = student.split("\n")
+    if lines[0] != mk.PLACEHOLDER_COMMENT:
+        return student
+    assert lines[1:3] == [mk.PLACEHOLDER_IMPORT, ""], lines[:3]
+    end = 3
+    while re.match(r'\w+ = helpers\.exercises\.not_done\("\w+", "\w+"\)$', lines[end]):
+        end += 1
+    assert end > 3 and lines[end] == "", lines[: end + 1]
+    return "\n".join(lines[end + 1 :])
+
+
+def restore(student: str, solution: str) -> str:
+    """The student cell with placeholders removed and each raise replaced by the solution's block."""
+    lines = strip_placeholders(student).split("\n")
+    blocks = iter(solution_blocks(solution))
+    out, number = [], 0
+    while number < len(lines):
+        line = lines[number]
+        if re.match(r"\s*raise NotImplementedError\(", line):
+            if not line.rstrip().endswith(")"):  # wrapped over several lines
+                while lines[number].strip() != ")":
+                    number += 1
+            out += next(blocks)
+        else:
+            out.append(line)
+        number += 1
+    assert next(blocks, None) is None, "fewer stubs than solution blocks"
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_restoring_stubs_gives_back_the_solution_cell_for_cell(stem):
+    solution = read(ROOT / f"solutions/{stem}.ipynb")
+    student = read(ROOT / f"book/student/{stem}.ipynb")
+    kept = [cell for cell in solution.cells if "answer" not in cell.metadata.get("tags", [])]
+    got = [cell for cell in student.cells if cell.id != mk.BADGE_CELL_ID]
+    assert [cell.id for cell in got] == [cell.id for cell in kept]
+    for mine, theirs in zip(got, kept, strict=True):
+        assert mine.cell_type == theirs.cell_type
+        if "setup" in theirs.metadata.get("tags", []):
+            url, branch = config_repository()
+            assert mine.source == theirs.source.replace("git+REPO_URL@BRANCH", f"git+{url}@{branch}")
+        elif "exercise" in theirs.metadata:
+            assert "# BEGIN SOLUTION" not in mine.source and "# END SOLUTION" not in mine.source
+            assert restore(mine.source, theirs.source) == theirs.source
+        else:
+            assert mine.source == theirs.source
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_book_page_hides_solutions_and_answers_behind_a_click(stem):
+    solution = read(ROOT / f"solutions/{stem}.ipynb")
+    student = read(ROOT / f"book/student/{stem}.ipynb")
+    page = read(ROOT / f"book/tutorials/{stem}.ipynb")
+    by_id = {cell.id: position for position, cell in enumerate(page.cells)}
+    assert page.cells[1].id == mk.LINKS_CELL_ID
+    assert f"{{download}}`student notebook <../student/{stem}.ipynb>`" in page.cells[1].source
+    assert "](../_static/colab-badge.svg)" in page.cells[1].source
+    for cell in solution.cells:
+        mine = page.cells[by_id[cell.id]]
+        tags = mine.metadata.get("tags", [])
+        if "setup" in cell.metadata.get("tags", []):
+            assert "remove-cell" in tags
+        elif "answer" in cell.metadata.get("tags", []):
+            assert re.fullmatch(r"(`{3,})\{dropdown\} Model answer\n.*\n\1", mine.source, flags=re.DOTALL)
+            assert cell.source.strip() in mine.source
+        elif "exercise" in cell.metadata:
+            assert mine.source == cell.source and "hide-input" in tags
+            stub = page.cells[by_id[cell.id] - 1]
+            student_source = next(c.source for c in student.cells if c.id == cell.id)
+            body = strip_placeholders(student_source)
+            assert stub.cell_type == "markdown" and f"```python\n{body.rstrip()}\n```" in stub.source
+        else:
+            assert mine.source == cell.source
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_each_notebook_has_its_exercises_each_followed_by_its_check(stem):
+    solution = read(ROOT / f"solutions/{stem}.ipynb")
+    found = exercise_cells(solution)
+    assert sorted(found.values()) == sorted(name for name, nb in mk.EXERCISES.items() if nb == stem)
+    for index, name in found.items():
+        following = solution.cells[index + 1] if index + 1 < len(solution.cells) else None
+        assert (
+            following is not None and following.cell_type == "code" and f"checks.{name}(" in following.source
+        ), f"solutions/{stem}.ipynb: the cell after exercise {name!r} must call checks.{name}(...)"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_student_notebook_fails_only_at_exercises_in_a_kernel(stem, kernel_env, tmp_path):
+    path = ROOT / f"book/student/{stem}.ipynb"
+    started = time.perf_counter()
+    results = run_cells(path, tmp_path)
+    print(f"{path.name}: {len(results)} code cells in {time.perf_counter() - started:.1f} s")
+    assert_student_run_fails_the_right_way(read(path), results)
