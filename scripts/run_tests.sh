@@ -9,7 +9,7 @@ export NMA_DECODING_DATA="${NMA_DECODING_DATA:-synthetic}"
 export NMA_DECODING_PROGRESS=0
 export MPLBACKEND=Agg
 
-bash scripts/install_browser.sh
+bash scripts/install_system_deps.sh
 
 echo "== lint"
 ruff check .
