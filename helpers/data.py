@@ -119,7 +119,14 @@ _AUTO_ANSWERS: dict[tuple, str] = {}  # "auto" resolved once per process (per ca
 
 
 class DataUnavailableError(RuntimeError):
-    """A data file could not be had: download failed, timed out, or failed its md5 check."""
+    """A data file could not be had: download failed, timed out, or failed its md5 check.
+
+    ``reason`` holds a one-line summary (file and cause) without the advice on what to do.
+    """
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message.splitlines()[0]
 
 
 class DataFileError(ValueError):
@@ -229,6 +236,7 @@ def _lock(folder: Path, stem: str):
 
 
 def _describe_failure(err: BaseException, expected_md5: str) -> str:
+    """A plain-words cause of a failed download (without the exception's own text)."""
     from requests import exceptions as rex
 
     if isinstance(err, rex.Timeout):
@@ -250,34 +258,42 @@ def _describe_failure(err: BaseException, expected_md5: str) -> str:
         what = "the file could not be written"
     else:
         what = "the download failed"
-    return f"{what} [{type(err).__name__}: {err}]"
+    return what
 
 
-def _unavailable(name: str, url: str, folder: Path, cause: str, attempts: int) -> DataUnavailableError:
+def _unavailable(
+    name: str, url: str, folder: Path, err: BaseException, attempts: int
+) -> DataUnavailableError:
     md5 = REAL_FILES[name].md5
+    cause = _describe_failure(err, md5)
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     return DataUnavailableError(
-        f"Could not download the data file {name} from {url}{tries}: {cause}.\n"
+        f"Could not download the data file {name} from {url}{tries}: {cause} "
+        f"[{type(err).__name__}: {err}].\n"
         "What to do:\n"
         "  - try again later (OSF is sometimes slow, rate-limited or down); or\n"
         f"  - download the file by hand from {url}, check that its md5 is {md5}, and save it as\n"
         f"    {folder / name}; or\n"
         f"  - use the simulated stand-in instead: set the environment variable {ENV_SOURCE}=synthetic\n"
-        "    (figures then come from simulated data, not the recording)."
+        "    (figures then come from simulated data, not the recording).",
+        reason=f"{name} could not be downloaded from {url}: {cause}.",
     )
 
 
 @contextlib.contextmanager
-def _pooch_log_level(level: int):
+def _quiet_pooch(quiet: bool):
+    """Drop pooch's informational log lines ("Downloading file ...") while ``quiet``."""
     import pooch
 
     logger = pooch.get_logger()
-    old = logger.level
-    logger.setLevel(level)
+    only_warnings = logging.Filter()
+    only_warnings.filter = lambda record: record.levelno >= logging.WARNING
+    if quiet:
+        logger.addFilter(only_warnings)
     try:
         yield
     finally:
-        logger.setLevel(old)
+        logger.removeFilter(only_warnings)
 
 
 def _copy_from_cache(name: str, target: Path) -> bool:
@@ -323,13 +339,13 @@ def _fetch_real(name: str, folder: Path) -> Path:
         progress = _progress_on()
         downloader = pooch.HTTPDownloader(progressbar=progress, timeout=TIMEOUT, chunk_size=1 << 20)
         try:
-            with _pooch_log_level(logging.INFO if progress else logging.WARNING):
+            with _quiet_pooch(not progress):
                 path = Path(fetcher.fetch(name, downloader=downloader))
         except (requests.exceptions.RequestException, ValueError, OSError) as err:
             with contextlib.suppress(FileNotFoundError):
                 if _md5_of_file(target) != md5:
                     target.unlink()
-            raise _unavailable(name, url, folder, _describe_failure(err, md5), 1 + RETRIES) from err
+            raise _unavailable(name, url, folder, err, 1 + RETRIES) from err
     return path
 
 
@@ -433,13 +449,13 @@ def _show_notice(err: BaseException) -> None:
     if _NOTICE_SHOWN:
         return
     _NOTICE_SHOWN = True
-    reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    reason = getattr(err, "reason", None) or str(err).splitlines()[0]
     bar = "=" * 78
     print(
         f"{bar}\n"
         "NOTICE: the data below are SIMULATED (a stand-in made by helpers.synthetic), not the\n"
         "recording of Stringer et al. Every figure and number comes from simulated neurons.\n"
-        f"Why: the real files could not be had. {reason}\n"
+        f"Why: {reason}\n"
         "To use the real data: connect to the internet and restart the kernel, or put the files in\n"
         f"{cache_dir()} (see `python -m helpers.data fetch --help`).\n"
         f"To choose the stand-in on purpose (and skip this notice): set {ENV_SOURCE}=synthetic.\n"

@@ -167,6 +167,15 @@ def assert_clear_download_error(err: data.DataUnavailableError, name: str, url: 
 # Real files: downloads
 
 
+def test_cache_folder_default_and_override(monkeypatch, tmp_path):
+    import pooch
+
+    monkeypatch.delenv("NMA_DECODING_CACHE")
+    assert data.cache_dir() == Path(pooch.os_cache("nma-decoding")).expanduser().absolute()
+    monkeypatch.setenv("NMA_DECODING_CACHE", "~/somewhere")
+    assert data.cache_dir() == Path.home() / "somewhere"
+
+
 def test_default_addresses_and_hashes_are_the_published_ones():
     assert data.REAL_FILES[data.BINNED_FILE] == (
         "https://osf.io/683xc/download",
@@ -178,7 +187,7 @@ def test_default_addresses_and_hashes_are_the_published_ones():
     )
 
 
-def test_download_lands_with_right_md5_and_second_call_uses_cache(monkeypatch, cache, small_real):
+def test_download_lands_with_right_md5_and_second_call_uses_cache(monkeypatch, capsys, cache, small_real):
     monkeypatch.setenv("NMA_DECODING_PROGRESS", "1")  # the progress bar path runs too
     name = data.BINNED_FILE
     with serve(monkeypatch, {name: [Serve(small_real[name])]}) as server:
@@ -190,6 +199,7 @@ def test_download_lands_with_right_md5_and_second_call_uses_cache(monkeypatch, c
         assert again == path
         assert server.requests[f"/{name}"] == 1  # served from the cache, no second request
     assert leftovers(cache) == [name]
+    assert "100%" in capsys.readouterr().err  # the progress bar ran to the end
 
 
 def test_transient_failure_is_retried(monkeypatch, cache, small_real):
@@ -232,7 +242,9 @@ def test_connection_refused_raises_and_leaves_no_file(monkeypatch, cache, small_
     with pytest.raises(data.DataUnavailableError) as info:
         data.fetch(name, source="osf")
     assert_clear_download_error(info.value, name, f"{base}/{name}", cache)
-    assert "could not connect" in str(info.value)
+    assert "could not connect" in str(info.value) and "Connection refused" in str(info.value)
+    reason = info.value.reason  # the one-line summary the fallback notice shows
+    assert name in reason and "could not connect" in reason and "\n" not in reason
     assert leftovers(cache) == []
 
 
@@ -432,6 +444,7 @@ def test_auto_falls_back_to_standin_with_exactly_one_notice(monkeypatch, capsys,
     out = capsys.readouterr().out
     assert out.count("NOTICE") == 1
     assert "SIMULATED" in out and "could not connect" in out and "NMA_DECODING_DATA=synthetic" in out
+    assert len(out.splitlines()) <= 10  # prominent, but short
     assert "SIMULATED" in line and "\n" not in line
     np.testing.assert_array_equal(resp.numpy(), fake_arrays(7)[data.BINNED_FILE]["resp"])
 
@@ -602,7 +615,8 @@ def test_cli_fetch_real_into_dest(monkeypatch, capsys, tmp_path, small_real):
     routes = {name: [Serve(body)] for name, body in small_real.items()}
     with serve(monkeypatch, routes):
         assert data.main(["fetch", "--source", "osf", "--dest", str(dest)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert err == ""  # NMA_DECODING_PROGRESS=0: no progress bar, no pooch log lines
     for name in data.FILE_NAMES:
         assert f"{data.REAL_FILES[name].md5}  {dest / name}" in out
         assert md5(dest / name) == data.REAL_FILES[name].md5
