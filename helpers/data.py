@@ -316,9 +316,13 @@ def _fetch_real(name: str, folder: Path) -> Path:
     url = _real_url(name)
     md5 = REAL_FILES[name].md5
     target = folder / name
+    if target.is_file() and _md5_of_file(target) == md5:
+        return target  # already here and intact: no lock, no network
     _make_folder(folder)
     with _lock(folder, name):
-        if target.exists() and _md5_of_file(target) != md5:
+        if target.exists():
+            if _md5_of_file(target) == md5:
+                return target  # another process fetched it while we waited
             # Corrupt or truncated: never load it, and do not leave it behind if the download fails.
             print(f"{target} is corrupt (wrong md5); downloading it again.", file=sys.stderr)
             target.unlink()
@@ -407,6 +411,8 @@ def _check_content(arrays: dict, name: str, where: str, fix: str, exact: bool = 
             raise DataFileError(f"{where}: {key!r} has shape {value.shape}, expected {shape}. {fix}")
         if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.complexfloating):
             raise DataFileError(f"{where}: {key!r} has dtype {value.dtype}, expected real numbers. {fix}")
+        if exact and key.startswith("resp") and value.dtype != np.float32:
+            raise DataFileError(f"{where}: {key!r} has dtype {value.dtype}, expected float32. {fix}")
 
 
 def _ensure_standin(folder: Path) -> dict[str, Path]:

@@ -386,6 +386,20 @@ def test_generator_with_wrong_content_writes_nothing(cache, fake):
     assert leftovers(cache) == []
 
 
+def test_generator_with_wrong_dtype_writes_nothing(cache, fake):
+    good = fake.generate
+
+    def float64(params=None):
+        arrays = good(params)
+        arrays[data.BINNED_FILE]["resp"] = arrays[data.BINNED_FILE]["resp"].astype(np.float64)
+        return arrays
+
+    fake.generate = float64
+    with pytest.raises(data.DataFileError, match="'resp' has dtype float64, expected float32"):
+        data.load_data(source="synthetic")
+    assert leftovers(cache) == []
+
+
 def _child_fetch(cache: str, counter_file: str, barrier, results) -> None:
     """Run in a fresh process: ask for the stand-in at the same moment as the other children."""
     try:
