@@ -346,6 +346,12 @@ def train(
     try:
         for i in range(n_iter):
             loss = _scalar_loss(loss_fn(net(train_data), train_labels), "the training data")
+            if not loss.requires_grad:
+                raise ValueError(
+                    "The loss does not depend on the network's parameters, so it has no gradient. "
+                    "Compute it with torch operations on net's output (no .item(), .detach() or numpy "
+                    "inside loss_fn), and do not call train inside torch.no_grad()."
+                )
             optimizer.zero_grad()
             loss.backward()
             train_loss[i] = loss.item()

@@ -374,6 +374,8 @@ def test_train_refuses_bad_input_with_clear_messages():
         train(net, nn.MSELoss, x, y, **kwargs)
     with pytest.raises(ValueError, match="single number"):
         train(net, nn.MSELoss(reduction="none"), x, y, **kwargs)
+    with pytest.raises(ValueError, match="does not depend on the network"):
+        train(net, lambda out, target: F.mse_loss(out.detach(), target), x, y, **kwargs)
     with pytest.raises(ValueError, match="nothing to train"):
         train(nn.ReLU(), nn.MSELoss(), x, y, **kwargs)
     for bad in (0, -1, 2.0, True):
