@@ -62,17 +62,32 @@ stamp=$( {
   sha256sum requirements.txt pyproject.toml
 } | sha256sum | cut -d' ' -f1 )
 build_args=()
+# After a failed build, read every page again: Sphinx saved its environment anyway and would not look
+# at the failing notebook again (a second run would pass with a broken page). Executed notebooks
+# still come from the cache, which never holds a failed run.
+ok_file=_build/.last-build-ok
+if [ ! -f "$ok_file" ]; then
+  build_args+=(--all)
+fi
+rm -f "$ok_file"
 if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
   if [ -d _build/.jupyter_cache ] || [ -d _build/html ]; then
     echo "== helpers, environment or data source changed: re-running every notebook"
   fi
   rm -rf _build/.jupyter_cache _build/jupyter_execute
-  build_args+=(--all)
+  build_args=(--all)
 fi
 
-echo "== jupyter-book build (NMA_DECODING_DATA=$NMA_DECODING_DATA)"
-jupyter-book build . --builder html -W -n --keep-going "${build_args[@]}"
-echo "$stamp" > "$stamp_file"
+elapsed() {
+  local ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+  printf '%d.%d s' $((ms / 1000)) $((ms % 1000 / 100))
+}
 
-ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
-printf 'book built in %d.%d s: %s\n' $((ms / 1000)) $((ms % 1000 / 100)) "$root/_build/html/index.html"
+echo "== jupyter-book build (NMA_DECODING_DATA=$NMA_DECODING_DATA)"
+if ! jupyter-book build . --builder html -W -n --keep-going "${build_args[@]}"; then
+  echo "book build FAILED after $(elapsed): every warning above is an error (-W)" >&2
+  exit 1
+fi
+echo "$stamp" > "$stamp_file"
+touch "$ok_file"
+echo "book built in $(elapsed): $root/_build/html/index.html"
