@@ -452,14 +452,14 @@ class Solution:
 def read_solution(path: Path, root: Path) -> Solution:
     """Read and check one solution notebook against docs/notebooks.md."""
     rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-    text = path.read_text(encoding="utf-8")
     try:
+        text = path.read_text(encoding="utf-8")
         # The ids as written: nbformat would invent random ones for cells without, and repair duplicates.
         written_ids = [cell.get("id") for cell in json.loads(text).get("cells", [])]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             nb = nbformat.reads(text, as_version=4)
-    except Exception as error:  # json and nbformat raise several kinds for unreadable notebooks
+    except Exception as error:  # decoding, json and nbformat raise several kinds for unreadable notebooks
         raise NotebookError(
             f"{rel}: not a readable notebook ({error}): fix or resave it in Jupyter."
         ) from None

@@ -634,12 +634,14 @@ def assert_student_run_fails_the_right_way(nb, results):
 
 @pytest.fixture
 def kernel_env(monkeypatch, tmp_path_factory):
-    """The kernel inherits these: stand-in data, no progress bars, one data cache for the whole session."""
+    """The kernel inherits these: stand-in data, no progress bars, and a data cache (NMA_DECODING_CACHE
+    if set, else one for this test session, so the stand-in is generated once per session)."""
     for key, value in KERNEL_ENV.items():
         monkeypatch.setenv(key, value)
-    cache = tmp_path_factory.getbasetemp() / "nma-decoding-cache"
-    cache.mkdir(exist_ok=True)
-    monkeypatch.setenv("NMA_DECODING_CACHE", str(cache))
+    if not os.environ.get("NMA_DECODING_CACHE"):
+        cache = tmp_path_factory.getbasetemp() / "nma-decoding-cache"
+        cache.mkdir(exist_ok=True)
+        monkeypatch.setenv("NMA_DECODING_CACHE", str(cache))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
 
 
