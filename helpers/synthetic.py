@@ -87,9 +87,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Version of the generator's output. Bump it whenever the generated numbers change: the cache
-file names include it, so stale cached files are not reused. (Version 1 was the uncommitted draft.)"""
+file names include it, so stale cached files are not reused. (1 was an uncommitted draft; 3
+differs from 2 only by float32 rounding.)"""
 
 FILE_1DEG = "W3D4_stringer_oribinned1.npz"
 """File name of the 1-degree binned responses (keys ``resp``, ``stimuli``)."""
@@ -208,6 +209,13 @@ class _Population:
     amplitude: np.ndarray  # (N,) peak-to-trough drive A (0 for untuned neurons)
     loadings: np.ndarray  # (K, N) loadings of the shared factors
     noise_power: float
+    # float32 copies of per-trial quantities, contiguous, made once for all chunks:
+    factors_f32: np.ndarray  # (K, T) = factors.T
+    cos2_f32: np.ndarray  # (T,) cos(2 seen)
+    sin2_f32: np.ndarray  # (T,) sin(2 seen)
+    gain_f32: np.ndarray  # (T,) gain
+    gain_cos_f32: np.ndarray  # (T,) gain * cos(seen)
+    gain_sin_f32: np.ndarray  # (T,) gain * sin(seen)
 
 
 def _draw_population(p: StandInParams) -> _Population:
@@ -238,7 +246,26 @@ def _draw_population(p: StandInParams) -> _Population:
     loadings = rng.standard_normal((K, N))
     if K:
         loadings *= math.sqrt(p.shared_fraction / (1 - p.shared_fraction) * p.noise_cv2 / K)
-    return _Population(theta, cell, seen, gain, factors, pref, kappa, direction, amp, loadings, p.noise_power)
+    f32 = np.float32
+    return _Population(
+        theta,
+        cell,
+        seen,
+        gain,
+        factors,
+        pref,
+        kappa,
+        direction,
+        amp,
+        loadings,
+        p.noise_power,
+        factors_f32=np.ascontiguousarray(factors.T, dtype=f32),
+        cos2_f32=np.cos(2 * seen).astype(f32),
+        sin2_f32=np.sin(2 * seen).astype(f32),
+        gain_f32=gain.astype(f32),
+        gain_cos_f32=(gain * np.cos(seen)).astype(f32),
+        gain_sin_f32=(gain * np.sin(seen)).astype(f32),
+    )
 
 
 def _tuning(pop: _Population, theta_deg: float) -> np.ndarray:
@@ -262,9 +289,11 @@ def _simulate_chunk(pop: _Population, start: int, stop: int, rng: np.random.Gene
 
     # Shared additive factors: sum_k L_ik z_tk (einsum, not BLAS, so no threads are involved).
     resp = np.empty((n, T), f32)
-    np.einsum("ik,kj->ij", pop.loadings[:, start:stop].T.astype(f32), pop.factors.T.astype(f32), out=resp)
+    loadings = np.ascontiguousarray(pop.loadings[:, start:stop].T, dtype=f32)
+    np.einsum("ik,kj->ij", loadings, pop.factors_f32, out=resp)
 
     # Private noise eps = E**power / Gamma(1 + power), E = -log(U), U uniform on (0, 1] from raw bits
+    # (the division by Gamma(1 + power) is folded into the drive below)
     # (mantissa trick: 23 random bits under exponent 0 give 1 <= x < 2, so 2 - x is in (0, 1]).
     bits = rng.bit_generator.random_raw((n * T + 1) // 2).view(np.uint32)[: n * T].reshape(n, T)
     bits >>= np.uint32(9)
@@ -275,31 +304,30 @@ def _simulate_chunk(pop: _Population, start: int, stop: int, rng: np.random.Gene
     np.negative(eps, out=eps)
     if pop.noise_power != 1:
         np.power(eps, f32(pop.noise_power), out=eps)
-    eps *= f32(1 / math.gamma(1 + pop.noise_power))
+    unit = 1 / math.gamma(1 + pop.noise_power)  # eps = unit * E**power has mean 1
 
     # Stimulus drive g_t * f_i(seen_t): von Mises part from cos 2(x) = cos 2s cos 2p + sin 2s sin 2p.
-    seen, g = pop.seen_rad, pop.gain
     pref = pop.pref_rad[start:stop]
     kappa = pop.kappa[start:stop]
     d = pop.direction[start:stop]
     floor = np.exp(-2 * kappa)
-    scale = pop.amplitude[start:stop] / (1 + d) / (1 - floor)
+    scale = unit * pop.amplitude[start:stop] / (1 + d) / (1 - floor)
     tmp = np.empty((n, T), f32)
-    drive = col(kappa * np.cos(2 * pref)) * np.cos(2 * seen).astype(f32)
-    np.multiply(col(kappa * np.sin(2 * pref)), np.sin(2 * seen).astype(f32), out=tmp)
+    drive = col(kappa * np.cos(2 * pref)) * pop.cos2_f32
+    np.multiply(col(kappa * np.sin(2 * pref)), pop.sin2_f32, out=tmp)
     drive += tmp
     drive -= col(kappa)
     np.exp(drive, out=drive)
     drive -= col(floor)
     # Direction factor times gain and amplitude: scale * g * (1 + d cos(x)).
-    dirf = col(scale * d * np.cos(pref)) * (g * np.cos(seen)).astype(f32)
-    np.multiply(col(scale * d * np.sin(pref)), (g * np.sin(seen)).astype(f32), out=tmp)
+    dirf = col(scale * d * np.cos(pref)) * pop.gain_cos_f32
+    np.multiply(col(scale * d * np.sin(pref)), pop.gain_sin_f32, out=tmp)
     dirf += tmp
-    np.multiply(col(scale), g.astype(f32), out=tmp)
+    np.multiply(col(scale), pop.gain_f32, out=tmp)
     dirf += tmp
     drive *= dirf
 
-    drive += 1
+    drive += f32(unit)  # unit * (1 + g f) * E**power
     drive *= eps
     resp += drive
     return resp
@@ -310,7 +338,8 @@ def _bin_chunk(pop: _Population, start: int, stop: int, seed: int, onehot, out: 
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, start // CHUNK_NEURONS)))
     resp = _simulate_chunk(pop, start, stop, rng)
     T = resp.shape[1]
-    sums = np.asarray(resp @ onehot, dtype=np.float64)  # (n, 720) sum over the trials of each cell
+    # (n, 720) sum over the trials of each cell (half x 1-degree bin); `onehot` is (T, 720) sparse.
+    sums = np.asarray(resp @ onehot, dtype=np.float64)
     mean = sums.sum(1) / T
     sd = np.sqrt(np.maximum(np.einsum("ij,ij->i", resp, resp) / T - mean**2, 1e-30))
     # z-scoring is affine per neuron, so z-scoring trials then averaging equals averaging, then
