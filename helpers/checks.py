@@ -444,7 +444,8 @@ def _cls_observe(make_classifier, inputs: dict) -> dict:
             _load(last.bias, inputs["out_bias"])
         net.eval()
         with torch.no_grad():
-            output = _call("net(responses)", net, torch.from_numpy(inputs["responses"].copy()))
+            responses = torch.from_numpy(inputs["responses"].copy()).to(first.weight.device)
+            output = _call("net(responses)", net, responses)
         observed["forward"] = _array(output, "net(responses)")
     other = int(inputs["n_hidden_other"])
     what_other = f"make_classifier({n_in}, {n_classes}, n_hidden={other})"
@@ -767,7 +768,7 @@ def _enc_observe(ConvFC, inputs: dict) -> dict:  # noqa: N803 - the student's cl
             _load(net.out_layer.bias, inputs["out_bias"])
         observed["conv_bias"] = net.conv.bias is not None
         net.eval()
-        stimuli = torch.from_numpy(inputs["stimuli"].copy())
+        stimuli = torch.from_numpy(inputs["stimuli"].copy()).to(net.conv.weight.device)  # a net put on a GPU
         try:
             with torch.no_grad():
                 observed["forward"] = _array(_call("net(stimuli)", net, stimuli), "net(stimuli)")
