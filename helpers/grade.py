@@ -18,8 +18,9 @@ How one notebook is graded (``grade_notebook``):
    error is left out and reported.
 2. The notebook (and the ordinary files next to it) is copied to a temporary folder, and a kernel
    (``python3``, jupyter_client) is started there, inside bubblewrap when it works: no network, the
-   file system read-only except that folder and a private /tmp, own process tree. The kept code runs
-   there, cell by cell.
+   file system read-only except that folder and a private /tmp, its own process tree (all of it killed
+   at the end). Always: an address-space limit (``--memory``), a small environment of its own (none
+   of the grader's variables), one thread for numpy/torch. The kept code runs there, cell by cell.
 3. For each exercise the grader draws fresh inputs (a seed from ``secrets``), writes them as .npy/.json
    into the temporary folder, and asks the kernel to run the notebook's function or class on them
    (``helpers.checks._kernel_run``, loaded from this package's file, not from anything the notebook
