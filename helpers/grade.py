@@ -87,6 +87,10 @@ BWRAP = "bwrap"
 CHECKS_FILE = Path(checks.__file__).resolve()
 PACKAGE_PARENT = CHECKS_FILE.parents[1]  # the folder holding the helpers package, for the kernel's path
 PASS, FAIL, NOT_DONE = "pass", "FAIL", "not done"
+GRADED_CODE_HINT = (
+    "grading runs only the notebook's imports, definitions and constant assignments: a name set by "
+    "other code, e.g. loaded data, does not exist there; pass it in as an argument"
+)
 
 
 class UsageError(Exception):
@@ -520,9 +524,13 @@ class _Session:
             return _failed("the kernel died while it ran (the code crashed or exited the process)")
         if outcome.status == "error":
             return _failed(f"could not be run: {outcome.error}")
-        result = checks._judge_files(name, inputs, folder / "out")
+        result = _result(checks._judge_files(name, inputs, folder / "out"))
         shutil.rmtree(folder, ignore_errors=True)
-        return _result(result)
+        if "NameError" in result["reason"]:
+            result["reason"] += f" ({GRADED_CODE_HINT})"
+        elif result["reason"].endswith("is not defined") and self.row.notes:
+            result["reason"] += " (a cell that defines it failed: see the notes)"
+        return result
 
     def close(self) -> None:
         if self.kernel is not None:

@@ -364,6 +364,16 @@ def test_exercises_come_from_metadata_definitions_or_the_file_name():
     assert grade.make_plan(nbformat.v4.new_notebook(), "alice.ipynb").exercises == EXERCISES
 
 
+def test_a_name_the_filter_left_out_is_explained(tmp_path):
+    source = "import numpy as np\nSCALE = np.float64(2)\n\ndef regularized_loss(output, target, weights):\n"
+    source += "    return SCALE\n"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), tmp_path / "n.ipynb")
+    options = grade.Options(timeout=120, exercise_timeout=30, bwrap=None)
+    row = grade.grade_notebook(str(tmp_path / "n.ipynb"), options)
+    reason = row["results"]["regularized_loss"]["reason"]
+    assert "NameError" in reason and "imports, definitions and constant assignments" in reason
+
+
 def test_a_cell_with_a_syntax_error_is_left_out_and_named():
     plan = plan_of("def ok():\n    return 1", "def broken(:\n    pass", metadata=(1, "classifier"))
     assert [index for index, _ in plan.cells] == [0]
