@@ -465,6 +465,7 @@ class _Session:
         self.kernel: Kernel | None = None
         self.skip: set[int] = set()  # cells that killed or hung the kernel: left out after a restart
         self.reported: set[tuple[int, str]] = set()
+        self.start_error = ""  # why the kernel could not start: not tried again
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -476,14 +477,15 @@ class _Session:
     def ready(self) -> bool:
         """A kernel with the kept code run; False when there is no time left or it cannot start."""
         while self.kernel is None:
-            if self.remaining() <= 1:
+            if self.remaining() <= 1 or self.start_error:
                 return False
             sandbox = [self.options.bwrap] if self.options.bwrap else None
             kernel = Kernel(self.root, self.work, sandbox, int(self.options.memory_gb * 2**30))
             try:
                 kernel.start(min(KERNEL_START_TIMEOUT, self.remaining()))
             except RuntimeError as error:
-                self.note(f"the kernel could not start: {error}")
+                self.start_error = f"the kernel could not start: {error}"
+                self.note(self.start_error)
                 return False
             self.kernel = kernel
             for index, code in self.plan.cells:
@@ -503,6 +505,8 @@ class _Session:
 
     def run_exercise(self, name: str) -> dict:
         if not self.ready():
+            if self.start_error:
+                return _failed(f"not graded: {self.start_error}")
             return _failed(f"not graded: the time limit ({self.options.timeout:g} s) was used up before it")
         folder = self.work / f".grading-{secrets.token_hex(8)}"
         inputs = checks.EXERCISES[name].make_inputs(np.random.default_rng(secrets.randbits(128)))

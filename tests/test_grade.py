@@ -374,6 +374,15 @@ def test_a_name_the_filter_left_out_is_explained(tmp_path):
     assert "NameError" in reason and "imports, definitions and constant assignments" in reason
 
 
+def test_a_kernel_that_cannot_start_is_reported_on_its_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(grade, "KERNEL_LAUNCHER", "raise SystemExit('no kernel today')")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), tmp_path / "n.ipynb")
+    row = grade.grade_notebook(str(tmp_path / "n.ipynb"), grade.Options(timeout=60, bwrap=None))
+    reasons = {result["reason"] for result in row["results"].values()}
+    assert len(reasons) == 1 and "not graded: the kernel could not start" in reasons.pop()
+    assert "no kernel today" in row["notes"][0]
+
+
 def test_a_cell_with_a_syntax_error_is_left_out_and_named():
     plan = plan_of("def ok():\n    return 1", "def broken(:\n    pass", metadata=(1, "classifier"))
     assert [index for index, _ in plan.cells] == [0]
