@@ -329,7 +329,9 @@ def _format_degrees(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def plot_decoded_classes(train_loss, test_loss, true_deg, predicted_classes, n_classes: int) -> Figure:
+def plot_decoded_classes(
+    train_loss, test_loss, true_deg, predicted_classes, n_classes: int, loss_label="negative log likelihood"
+) -> Figure:
     """Classification decoder: loss curves, and decoded class against true orientation.
 
     Args:
@@ -338,6 +340,7 @@ def plot_decoded_classes(train_loss, test_loss, true_deg, predicted_classes, n_c
         true_deg: true orientations of the test stimuli in degrees, in [0, 360); shape (n,) or (n, 1).
         predicted_classes: decoded class index (0 .. n_classes-1) for each test stimulus, length n.
         n_classes: number of classes; class k covers orientations [k, k+1) * 360 / n_classes degrees.
+        loss_label: y label of the loss panel (say so when the loss includes penalties).
 
     Left panel: loss curves. Right panel: one dot per test stimulus; grey vertical lines are the
     class bin edges and the light staircase marks the correct class.
@@ -365,7 +368,7 @@ def plot_decoded_classes(train_loss, test_loss, true_deg, predicted_classes, n_c
     fig, (loss_ax, class_ax) = plt.subplots(
         1, 2, figsize=(13, 5), layout="constrained", gridspec_kw={"width_ratios": [1, 1.2]}
     )
-    plot_training_loss(train_loss, test_loss, ylabel="negative log likelihood", ax=loss_ax)
+    plot_training_loss(train_loss, test_loss, ylabel=loss_label, ax=loss_ax)
     loss_ax.set_title("training")
 
     edges = np.linspace(0, 360, n_classes + 1)
@@ -413,6 +416,7 @@ def _draw_input_weights(ax: Axes, W_in: np.ndarray) -> None:
     ax.figure.colorbar(image, ax=ax, label="weight")
     ax.set_xlabel("neuron (sorted by preferred orientation)")
     ax.set_ylabel("hidden unit")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # units are whole numbers
     ax.set_title("$W_{in}$")
 
 
@@ -440,9 +444,8 @@ def plot_weights(W_in_sorted, W_out) -> Figure:
         W_out_matrix.T, aspect="auto", cmap=WEIGHT_COLORMAP, vmin=-limit, vmax=limit, interpolation="nearest"
     )
     fig.colorbar(image, ax=out_ax, label="weight")
-    n_outputs = W_out_matrix.shape[0]
-    if n_outputs <= 20:
-        out_ax.set_xticks(np.arange(n_outputs))
+    out_ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(W_out_matrix.shape[0], 6)))
+    out_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     out_ax.set_xlabel("output unit")
     out_ax.set_ylabel("hidden unit")
     out_ax.set_title("$W_{out}$")
