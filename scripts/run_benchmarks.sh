@@ -14,3 +14,5 @@ echo "== the four training runs, seed's way vs ours"
 python benchmarks/bench_training_runs.py
 echo "== each solution notebook, end to end"
 python benchmarks/bench_notebooks.py
+echo "== grading a class of 30 notebooks"
+python benchmarks/bench_grading.py
