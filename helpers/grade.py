@@ -218,6 +218,14 @@ def make_plan(nb, filename: str) -> Plan:
 # ---------------------------------------------------------------- the sandbox and the kernel
 
 
+def _visible_under_tmp() -> list[str]:
+    """Read-only binds for the interpreter, its environment and this package when they live under /tmp
+    (a checkout or venv there), which the sandbox's private /tmp would otherwise hide."""
+    needed = {Path(sys.prefix), Path(sys.executable).resolve().parent, PACKAGE_PARENT.resolve()}
+    under_tmp = sorted(str(p) for p in needed if p.is_relative_to("/tmp") and p != Path("/tmp"))
+    return [arg for path in under_tmp for arg in ("--ro-bind", path, path)]
+
+
 def bwrap_argv(bwrap: str, root: Path, work: Path, kernel_dir: Path) -> list[str]:
     """Bubblewrap around the kernel: all read-only but the submission's folder, its /tmp, no network."""
     return [
@@ -226,6 +234,7 @@ def bwrap_argv(bwrap: str, root: Path, work: Path, kernel_dir: Path) -> list[str
         "--dev", "/dev",
         "--proc", "/proc",
         "--bind", str(root / "tmp"), "/tmp",
+        *_visible_under_tmp(),
         "--bind", str(work), str(work),
         "--bind", str(kernel_dir), str(kernel_dir),
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",

@@ -425,3 +425,14 @@ def test_without_bubblewrap_it_warns_and_grades_unsandboxed(tmp_path, monkeypatc
     assert "is not installed" in grade.probe_bwrap(str(tmp_path / "no-bwrap"))
     assert grade.main([str(tmp_path / "x.ipynb"), "--out", str(out), "--sandbox", "bwrap"]) == 2
     assert "--sandbox bwrap, but bubblewrap" in capsys.readouterr().err
+
+
+def test_sandbox_keeps_an_interpreter_and_checkout_under_tmp_visible(monkeypatch):
+    # A clone or venv under /tmp (as CI's may be) would vanish behind the sandbox's private /tmp.
+    monkeypatch.setattr(grade.sys, "prefix", "/tmp/ci/.venv")
+    monkeypatch.setattr(grade, "PACKAGE_PARENT", Path("/tmp/ci"))
+    argv = grade.bwrap_argv("bwrap", Path("/tmp/root"), Path("/tmp/root/work"), Path("/tmp/root/kernel"))
+    private_tmp = argv.index("/tmp")
+    for path in ("/tmp/ci/.venv", "/tmp/ci"):
+        at = argv.index(path)
+        assert argv[at - 1] == "--ro-bind" and argv[at + 1] == path and at > private_tmp
