@@ -28,6 +28,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from helpers.metrics import _to_numpy  # one conversion of tensors/arrays for the whole package
+
 STYLE_FILE_NAME = "module.mplstyle"
 ORIENTATION_LABEL = "stimulus orientation (deg)"
 RESPONSE_LABEL = "response (z-score)"
@@ -54,21 +56,6 @@ def use_style() -> None:
 
 
 # ----------------------------------------------------------------------------- input handling
-
-
-def _to_numpy(values, name: str) -> np.ndarray:
-    """A tensor / array / sequence as a numpy array (tensors are detached and moved to the CPU)."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    try:
-        array = np.asarray(values)
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"{name} must be an array or tensor of numbers, got {type(values).__name__}."
-        ) from error
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}.")
-    return array
 
 
 def _as_vector(values, name: str) -> np.ndarray:
