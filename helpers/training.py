@@ -410,15 +410,17 @@ def train_encoding_model(
     its bias nor the convolution). ``MSE`` is the mean over stimuli and neurons of the squared
     error, in squared response units. Every trainable parameter of ``net`` takes SGD steps with
     ``learning_rate`` and ``momentum``, exactly as ``torch.optim.SGD(net.parameters(), ...)`` applied
-    to that objective; the result equals that plain loop to float32 rounding.
+    to that objective; the weights it ends at are bit-for-bit those of that plain loop (the
+    loss as ``loss = MSE; loss += L1 + L2``, ``loss.backward()``, ``optimizer.step()``) on CPU.
 
     Speed: ``W`` is (n_neurons x hidden) = 23589 x 1152, 109 MB, and the plain loop spends most of
     its time creating and freeing temporaries of that size. Here autograd differentiates only the
-    MSE with respect to everything but ``W``; the gradient of ``W`` is computed into a
-    preallocated buffer, the penalty gradients ``2 * L2_penalty * W + L1_penalty * sign(W)`` and the
-    momentum update are applied in place, and the penalty values come from reductions without
-    weight-sized temporaries. While the loop runs, ``W.requires_grad`` is False and a forward hook
-    sits on ``net.out_layer``; both are restored afterwards, also on error or interrupt.
+    MSE with respect to everything but ``W``; the gradient of ``W`` is assembled in preallocated
+    buffers from the same float32 terms autograd would add, in the same order (``L1 * sign(W)``,
+    plus ``2 * L2 * W``, plus the MSE term), the momentum update is SGD's, in place, and the penalty
+    values come from reductions without weight-sized temporaries. While the loop runs,
+    ``W.requires_grad`` is False and a forward hook sits on ``net.out_layer``; both are restored
+    afterwards, also on error or interrupt.
 
     The test loss is the same objective with ``resp_test`` (the test responses are to the same
     stimuli), so it reuses the training forward pass. Both losses of iteration ``i`` are for the
@@ -488,7 +490,8 @@ def train_encoding_model(
 
     optimizer = torch.optim.SGD(others, lr=learning_rate, momentum=momentum) if others else None
     grad_buffer = torch.empty_like(weight, memory_format=torch.contiguous_format)
-    momentum_buffer = torch.zeros_like(weight, memory_format=torch.contiguous_format)
+    scratch = torch.empty_like(grad_buffer)
+    momentum_buffer = torch.zeros_like(grad_buffer)
     captured: dict[str, torch.Tensor] = {}
 
     def capture(module, inputs, output):
@@ -535,17 +538,24 @@ def train_encoding_model(
                 test_loss[i] = F.mse_loss(prediction.detach(), resp_test).item() + penalty
                 _check_finite_loss(train_loss[i], i, learning_rate)
 
+                # d loss / d W, summed in the order autograd sums it when the penalties are in the loss
+                # (L1 term, plus L2 term, plus MSE term): float32 addition is not associative, and
+                # with L1 a last-bit difference can flip sign(W) later on, so any other order drifts.
+                if L1_penalty:
+                    torch.sign(weight, out=grad_buffer)
+                    grad_buffer.mul_(L1_penalty)
+                else:
+                    grad_buffer.zero_()
+                if L2_penalty:
+                    torch.mul(weight, 2.0 * L2_penalty, out=scratch)
+                    grad_buffer.add_(scratch)
                 hidden = captured["input"].reshape(-1, weight.shape[1])
                 grad_output = captured["grad_output"].reshape(-1, weight.shape[0])
-                torch.mm(grad_output.t(), hidden, out=grad_buffer)  # d MSE / d W
-                # momentum_buffer <- momentum * momentum_buffer + grad, as torch.optim.SGD (dampening 0;
-                # on the first step the buffer is zero, so it equals the gradient, as in SGD).
-                torch.add(grad_buffer, momentum_buffer, alpha=momentum, out=momentum_buffer)
-                if L2_penalty:
-                    momentum_buffer.add_(weight, alpha=2.0 * L2_penalty)
-                if L1_penalty:
-                    torch.sign(weight, out=grad_buffer)  # the MSE gradient is already used up
-                    momentum_buffer.add_(grad_buffer, alpha=L1_penalty)
+                torch.mm(grad_output.t(), hidden, out=scratch)  # d MSE / d W, as Linear's backward
+                grad_buffer.add_(scratch)
+                # As torch.optim.SGD (dampening 0): buffer <- momentum * buffer, rounded, + gradient.
+                # The buffer starts at zero, so the first step gives the gradient, as SGD's clone does.
+                momentum_buffer.mul_(momentum).add_(grad_buffer)
                 weight.add_(momentum_buffer, alpha=-learning_rate)
             if optimizer is not None:
                 optimizer.step()
