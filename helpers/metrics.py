@@ -58,6 +58,17 @@ def _check_response_matrix(array: np.ndarray, name: str) -> None:
         )
 
 
+def _response_matrix_pair(first, first_name: str, second, second_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two (stimuli x neurons) matrices of the same shape as float arrays, checked and finite."""
+    first_array = _to_numpy(first, first_name).astype(float)
+    second_array = _to_numpy(second, second_name).astype(float)
+    _check_same_shape(first_array, first_name, second_array, second_name)
+    _check_response_matrix(second_array, second_name)
+    _check_finite(first_array, first_name)
+    _check_finite(second_array, second_name)
+    return first_array, second_array
+
+
 def circular_error(decoded_deg, true_deg, period: float = 360):
     """Signed circular difference ``decoded - true``, wrapped into [-period/2, period/2).
 
@@ -142,12 +153,7 @@ def fraction_variance_explained(prediction, target) -> np.ndarray:
     Raises:
         ValueError: on a shape mismatch, fewer than 2 stimuli, or NaN / infinite inputs.
     """
-    predicted = _to_numpy(prediction, "prediction").astype(float)
-    measured = _to_numpy(target, "target").astype(float)
-    _check_same_shape(predicted, "prediction", measured, "target")
-    _check_response_matrix(measured, "target")
-    _check_finite(predicted, "prediction")
-    _check_finite(measured, "target")
+    predicted, measured = _response_matrix_pair(prediction, "prediction", target, "target")
     squared_error = np.sum((measured - predicted) ** 2, axis=0)
     total_sum_of_squares = np.sum((measured - measured.mean(axis=0)) ** 2, axis=0)
     return _ratio_or_nan(squared_error, total_sum_of_squares, lambda sse, ss: 1 - sse / ss)
@@ -187,12 +193,7 @@ def split_half_ceiling(resp_train, resp_test) -> np.ndarray:
     Raises:
         ValueError: on a shape mismatch, fewer than 2 stimuli, or NaN / infinite inputs.
     """
-    train = _to_numpy(resp_train, "resp_train").astype(float)
-    test = _to_numpy(resp_test, "resp_test").astype(float)
-    _check_same_shape(train, "resp_train", test, "resp_test")
-    _check_response_matrix(test, "resp_test")
-    _check_finite(train, "resp_train")
-    _check_finite(test, "resp_test")
+    train, test = _response_matrix_pair(resp_train, "resp_train", resp_test, "resp_test")
     train_centred = train - train.mean(axis=0)
     test_centred = test - test.mean(axis=0)
     covariance = np.sum(train_centred * test_centred, axis=0)
