@@ -302,39 +302,32 @@ def test_math_rendered(visit):
     assert box and box["width"] > 0 and box["height"] > 0
 
 
-def test_solution_toggles_open_and_show_code(visit):
+def _open_each(visit, details_selector, content_selector, expected, what):
+    """Each ``<details>`` hides its content until its summary is clicked, then opens on non-empty text."""
     page = visit.page
-    expected, _ = _expected_counts(visit.name)
-    toggles = page.locator("details.hide.above-input")
-    assert toggles.count() == expected, (
-        f"{visit.name}: {toggles.count()} solution toggles, but the notebook tags {expected} cells hide-input"
-    )
+    details = page.locator(details_selector)
+    found = details.count()
+    assert found == expected, f"{visit.name}: {found} {what}s, but the source notebook asks for {expected}"
     for i in range(expected):
-        toggle = toggles.nth(i)
-        code = toggle.locator("div.cell_input pre").first
-        assert not code.is_visible(), f"{visit.name}: solution {i} is shown before any click"
-        toggle.locator("summary").first.click()
-        assert toggle.get_attribute("open") is not None, f"{visit.name}: solution {i} did not open"
-        code.wait_for(state="visible", timeout=5_000)
-        assert code.inner_text().strip(), f"{visit.name}: solution {i} opened on no code"
+        item = details.nth(i)
+        content = item.locator(content_selector).first
+        assert not content.is_visible(), f"{visit.name}: {what} {i} is shown before any click"
+        item.locator("summary").first.click()
+        assert item.get_attribute("open") is not None, f"{visit.name}: {what} {i} did not open"
+        content.wait_for(state="visible", timeout=5_000)
+        assert content.inner_text().strip(), f"{visit.name}: {what} {i} opened on nothing"
+
+
+def test_solution_toggles_open_and_show_code(visit):
+    expected, _ = _expected_counts(visit.name)  # cells tagged hide-input
+    _open_each(visit, "details.hide.above-input", "div.cell_input pre", expected, "solution toggle")
 
 
 def test_answer_dropdowns_open(visit):
-    page = visit.page
-    _, expected = _expected_counts(visit.name)
-    dropdowns = page.locator("details.sd-dropdown")
-    assert dropdowns.count() == expected, (
-        f"{visit.name}: {dropdowns.count()} dropdowns, but the notebook has {expected} {{dropdown}} answers"
-    )
-    for i in range(expected):
-        dropdown = dropdowns.nth(i)
-        body = dropdown.locator(".sd-summary-content").first
-        assert not body.is_visible(), f"{visit.name}: answer {i} is shown before any click"
-        dropdown.locator("summary").first.click()
-        body.wait_for(state="visible", timeout=5_000)
-        assert body.inner_text().strip(), f"{visit.name}: answer {i} opened on nothing"
+    _, expected = _expected_counts(visit.name)  # {dropdown} answers
+    _open_each(visit, "details.sd-dropdown", ".sd-summary-content", expected, "answer dropdown")
     if expected:
-        _screenshot(page, visit.name, "-opened")
+        _screenshot(visit.page, visit.name, "-opened")
 
 
 def test_colab_link_opens_this_pages_student_notebook(visit):
