@@ -905,7 +905,7 @@ EXERCISES = {
 
 def _is_placeholder(obj) -> bool:
     try:
-        from helpers.exercises import _NotDone as Placeholder
+        from helpers.placeholders import _NotDone as Placeholder
     except ImportError:  # pragma: no cover - helpers is always importable next to this module
         return False
     return isinstance(obj, Placeholder)

@@ -10,7 +10,7 @@ one this script makes:
   solution block of an exercise cell (`# BEGIN SOLUTION` ... `# END SOLUTION`) becomes
   `raise NotImplementedError("Exercise '<name>': <the TODO sentence>")` at the block's indentation;
   names the exercise cell assigns at module level are first bound to placeholders
-  (`helpers.exercises.not_done`) that point back at the exercise when a later cell uses them; answer
+  (`helpers.placeholders.not_done`) that point back at the exercise when a later cell uses them; answer
   cells are dropped; an "Open in Colab" badge follows the title.
 - `book/tutorials/NN_name.ipynb`, the web page (the book build executes it): the whole solution, with
   each exercise shown as its starting code (a markdown cell) followed by the solution cell tagged
@@ -62,11 +62,11 @@ END = "# END SOLUTION"
 TODO = "# TODO:"
 SETUP_PLACEHOLDER = "git+REPO_URL@BRANCH"
 # First line of the placeholder block at the top of a student exercise cell: this comment, the import, a
-# blank line, one `name = helpers.exercises.not_done(...)` line per name, a blank line.
+# blank line, one `name = helpers.placeholders.not_done(...)` line per name, a blank line.
 PLACEHOLDER_COMMENT = (
     "# Until this exercise is done, the names it assigns are placeholders that say so when used."
 )
-PLACEHOLDER_IMPORT = "import helpers.exercises"
+PLACEHOLDER_IMPORT = "import helpers.placeholders"
 LINE_LENGTH = 110  # pyproject.toml's ruff line-length: the stubs stay within it
 BADGE_CELL_ID = "colab-badge"
 LINKS_CELL_ID = "student-notebook-links"
@@ -360,7 +360,7 @@ def placeholder_lines(exercise: str, names: list[str]) -> list[str]:
     """The block that binds `names` to placeholders at the top of a student exercise cell."""
     if not names:
         return []
-    binds = [f'{name} = helpers.exercises.not_done("{exercise}", "{name}")' for name in names]
+    binds = [f'{name} = helpers.placeholders.not_done("{exercise}", "{name}")' for name in names]
     return [PLACEHOLDER_COMMENT, PLACEHOLDER_IMPORT, "", *binds, ""]
 
 

@@ -13,7 +13,7 @@ from scipy.ndimage import gaussian_filter1d
 from torch import nn
 
 from helpers import checks
-from helpers.exercises import not_done
+from helpers.placeholders import not_done
 
 # ---------------------------------------------------------------- preferred_orientation
 

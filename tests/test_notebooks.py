@@ -77,11 +77,11 @@ n_preferred, spread = len(preferred), preferred.std()'''
 
 PREFERRED_STUDENT = '''\
 # Until this exercise is done, the names it assigns are placeholders that say so when used.
-import helpers.exercises
+import helpers.placeholders
 
-preferred = helpers.exercises.not_done("preferred_orientation", "preferred")
-n_preferred = helpers.exercises.not_done("preferred_orientation", "n_preferred")
-spread = helpers.exercises.not_done("preferred_orientation", "spread")
+preferred = helpers.placeholders.not_done("preferred_orientation", "preferred")
+n_preferred = helpers.placeholders.not_done("preferred_orientation", "n_preferred")
+spread = helpers.placeholders.not_done("preferred_orientation", "spread")
 
 def preferred_orientation(resp, stimuli_deg, sigma_bins=5):
     """Each neuron's preferred orientation (degrees)."""

@@ -1,4 +1,4 @@
-"""helpers.exercises.not_done: every use of a placeholder raises NotImplementedError naming its exercise."""
+"""helpers.placeholders.not_done: every use of a placeholder raises NotImplementedError naming it."""
 
 import copy
 import operator
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.exercises import not_done
+from helpers.placeholders import not_done
 
 MESSAGE = (
     "`preferred` comes from Exercise 'preferred_orientation', which is not done yet: "
