@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: book test notebooks bench lint venv clean
+.PHONY: book test notebooks bench lint venv lab clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,15 @@ book: $(STAMP)
 test: $(STAMP)
 	bash scripts/run_tests.sh
 
+## Open the student notebooks in JupyterLab from .venv (to complete the exercises locally).
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab book/student
+
 ## Regenerate the student notebooks and book pages from solutions/ (the one source of truth).
 notebooks: $(STAMP)
 	$(VENV)/bin/python scripts/make_notebooks.py
 
-## Speed and memory figures quoted in the issues' closing notes.
+## Speed and memory figures (see benchmarks/).
 bench: $(STAMP)
 	bash scripts/run_benchmarks.sh
 
