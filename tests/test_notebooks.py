@@ -1,13 +1,15 @@
-"""The notebook generator (scripts/make_notebooks.py) and the notebooks it makes.
+"""The notebook generator (scripts/make_notebooks.py and scripts/notebook_gen/) and the notebooks it makes.
 
-Two halves: the generator on small fixture notebooks written here (markers, errors, --check), and the
-real notebooks in solutions/, book/student/ and book/tutorials/ (up to date, clean, stubs that fail
-the right way in a real kernel, stubs that give back the solution).
+Two halves: the generator on small fixture notebooks written here (markers, errors, --check, a new
+exercise needing no change to the generator), and the real notebooks in solutions/, book/student/ and
+book/tutorials/ (up to date, clean, stubs that fail the right way in a real kernel, stubs that give
+back the solution, the docs' exercise table equal to the registry).
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.util
 import json
 import os
@@ -28,7 +30,13 @@ SCRIPT = ROOT / "scripts" / "make_notebooks.py"
 _spec = importlib.util.spec_from_file_location("make_notebooks", SCRIPT)
 mk = importlib.util.module_from_spec(_spec)
 sys.modules["make_notebooks"] = mk
-_spec.loader.exec_module(mk)
+_spec.loader.exec_module(mk)  # the command line; it puts its package, scripts/notebook_gen, on sys.path
+
+from notebook_gen import rules  # noqa: E402
+from notebook_gen.notebooks import LOCAL_BADGE  # noqa: E402
+
+from helpers import exercises  # noqa: E402
+from helpers.files import python_source  # noqa: E402
 
 CELL_TIMEOUT = 300  # seconds a single cell may take in the kernel before the test fails on it
 KERNEL_ENV = {"NMA_DECODING_DATA": "synthetic", "NMA_DECODING_PROGRESS": "0", "MPLBACKEND": "agg"}
@@ -201,7 +209,7 @@ def make_project(tmp_path: Path, notebooks=None, config=True) -> Path:
 
 
 def generate_error(root: Path) -> str:
-    with pytest.raises(mk.NotebookError) as caught:
+    with pytest.raises(rules.NotebookError) as caught:
         mk.generate(root)
     return str(caught.value)
 
@@ -239,14 +247,14 @@ def test_blocks_inside_methods_become_raises_and_a_method_body_may_be_only_the_r
     with pytest.raises(NotImplementedError, match="Exercise 'classifier': keep the number"):
         namespace["Classifier"](3)
     # `x` is the module-level loop variable: bound by the cell, so it gets a placeholder too.
-    assert source.startswith(mk.PLACEHOLDER_COMMENT + "\n" + mk.PLACEHOLDER_IMPORT + "\n\n")
+    assert source.startswith(rules.PLACEHOLDER_COMMENT + "\n" + rules.PLACEHOLDER_IMPORT + "\n\n")
     assert placeholder_names(source) == ["net", "x", "last"]
 
 
 def test_student_notebook_drops_answers_adds_a_badge_and_fills_the_setup_address(project):
     student = read(project / "book/student/01_decoding.ipynb")
     ids = [cell.id for cell in student.cells]
-    assert ids[:3] == ["title", mk.BADGE_CELL_ID, "setup"]
+    assert ids[:3] == ["title", rules.BADGE_CELL_ID, "setup"]
     assert "answer-1" not in ids and "think-1" in ids
     colab = "https://colab.research.google.com/github/example-org/example-module/blob/dev/book/student/01_decoding.ipynb"
     assert f"]({colab})" in student.cells[1].source
@@ -258,7 +266,7 @@ def test_student_notebook_drops_answers_adds_a_badge_and_fills_the_setup_address
 def test_book_page_shows_starting_code_then_the_hidden_solution(project):
     page = read(project / "book/tutorials/01_decoding.ipynb")
     ids = [cell.id for cell in page.cells]
-    assert ids[:3] == ["title", mk.LINKS_CELL_ID, "setup"]
+    assert ids[:3] == ["title", rules.LINKS_CELL_ID, "setup"]
     assert "remove-cell" in page.cells[2].metadata["tags"] and "git+REPO_URL" not in page.cells[2].source
     links = page.cells[1].source
     assert "](../_static/colab-badge.svg)" in links
@@ -267,7 +275,7 @@ def test_book_page_shows_starting_code_then_the_hidden_solution(project):
 
     position = ids.index("ex-preferred")
     stub, solution = page.cells[position - 1], page.cells[position]
-    assert stub.cell_type == "markdown" and stub.id == "ex-preferred" + mk.STUB_SUFFIX
+    assert stub.cell_type == "markdown" and stub.id == "ex-preferred" + rules.STUB_SUFFIX
     body = strip_placeholders(PREFERRED_STUDENT)
     assert f"```python\n{body}\n```" in stub.source
     assert solution.source == PREFERRED and "hide-input" in solution.metadata["tags"]
@@ -289,7 +297,7 @@ def test_generated_notebooks_are_clean_and_deterministic(project):
         assert nb.metadata.kernelspec.name == "python3"
         for cell in nb.cells:
             assert cell.cell_type != "code" or (cell.outputs == [] and cell.execution_count is None)
-    svg = (project / mk.LOCAL_BADGE).read_text()
+    svg = (project / LOCAL_BADGE).read_text()
     assert (
         svg.startswith("<svg") and "Open in Colab" in svg and "href" not in svg and "http://" not in svg[60:]
     )
@@ -318,7 +326,7 @@ def test_cells_without_ids_get_ids_from_their_position(tmp_path):
     first = mk.generate(root)
     assert first == mk.generate(root)
     student = nbformat.reads(first[root / "book/student/02_encoding.ipynb"].decode(), as_version=4)
-    assert [cell.id for cell in student.cells] == ["cell-0", mk.BADGE_CELL_ID, "cell-1", "cell-2"]
+    assert [cell.id for cell in student.cells] == ["cell-0", rules.BADGE_CELL_ID, "cell-1", "cell-2"]
 
 
 def test_duplicate_cell_ids_are_refused_not_silently_renamed(tmp_path):
@@ -478,7 +486,73 @@ def test_unknown_exercise_name_is_refused(tmp_path):
         "solutions/01_decoding.ipynb, cell 4" in message
         and "unknown exercise name 'preferred_orientations'" in message
     )
-    assert "docs/notebooks.md" in message
+    # It names the notebook's registered exercises and where a new one is added.
+    assert "['preferred_orientation', 'classifier', 'regularized_loss']" in message
+    assert "add the new exercise to EXERCISES in helpers/exercises.py" in message
+
+
+TOY = exercises.Exercise(
+    name="double",
+    notebook="03_toy",
+    object_name="double",
+    kind="function",
+    points=1,
+    check_module="double",
+    seed=1,
+    summary="`double(x)`: twice `x`",
+)
+TOY_SOLUTION = """\
+def double(x):
+    # TODO: return twice x
+    # BEGIN SOLUTION
+    return 2 * x
+    # END SOLUTION
+
+
+doubled = double(21)"""
+TOY_STUDENT = f"""\
+{rules.PLACEHOLDER_COMMENT}
+{rules.PLACEHOLDER_IMPORT}
+
+doubled = helpers.placeholders.not_done("double", "doubled")
+
+def double(x):
+    # TODO: return twice x
+    raise NotImplementedError("Exercise 'double': return twice x")
+
+
+doubled = double(21)"""
+
+
+def toy_project(tmp_path: Path) -> Path:
+    cells = [
+        md("# Tutorial 3: a toy", cell_id="title"),
+        code(SETUP, tags=["setup"], cell_id="setup"),
+        code(TOY_SOLUTION, tags=["exercise"], exercise="double", cell_id="ex-double"),
+    ]
+    return make_project(tmp_path, {"03_toy": cells})
+
+
+def test_a_new_exercise_needs_a_registry_entry_and_no_change_to_the_generator(tmp_path, monkeypatch):
+    root = toy_project(tmp_path)
+    assert "unknown exercise name 'double'" in generate_error(root)
+    # Registered, as a new entry in helpers/exercises.py would be (the generator asks the registry only).
+    registry = {exercise.name: exercise for exercise in (*exercises.EXERCISES, TOY)}
+    monkeypatch.setattr(exercises, "get", registry.__getitem__)
+    monkeypatch.setattr(
+        exercises, "in_notebook", lambda stem: [e for e in registry.values() if e.notebook == stem]
+    )
+    files = mk.generate(root)
+    student = nbformat.reads(files[root / "book/student/03_toy.ipynb"].decode(), as_version=4)
+    source = cell_by_id(student, "ex-double").source
+    assert source == TOY_STUDENT
+    with pytest.raises(NotImplementedError, match="Exercise 'double': return twice x"):
+        exec(compile(source, "cell", "exec"), {})
+    page = nbformat.reads(files[root / "book/tutorials/03_toy.ipynb"].decode(), as_version=4)
+    assert cell_by_id(page, "ex-double").source == TOY_SOLUTION
+    # In another notebook than its registry entry says, it is refused.
+    registry["double"] = dataclasses.replace(TOY, notebook="01_decoding")
+    assert "exercise 'double' belongs to 01_decoding, not 03_toy" in generate_error(root)
 
 
 def test_duplicate_exercise_name_in_one_notebook_is_refused(tmp_path):
@@ -551,10 +625,61 @@ def test_errors_reach_the_command_line_with_exit_status_2(tmp_path, capsys):
     assert not (root / "book").exists()
 
 
-def test_exercise_names_match_the_table_in_docs():
-    text = (ROOT / "docs/notebooks.md").read_text()
-    table = dict(re.findall(r"^\s*\| `(\w+)` \| (\d\d_\w+) \|", text, flags=re.MULTILINE))
-    assert table == mk.EXERCISES
+EXERCISE_TABLE_HEADER = "| exercise (stable name) | notebook | what the student completes |"
+
+
+def exercise_table_mismatch(docs: str) -> str | None:
+    """How the exercise table in the text of docs/notebooks.md differs from the registry, or None.
+
+    The table's rows must be the registry's exercises in course order, one per exercise: the name,
+    the notebook and `Exercise.summary`, exactly as `helpers/exercises.py` has them.
+    """
+    expected = [f"| `{e.name}` | {e.notebook} | {e.summary} |" for e in exercises.EXERCISES]
+    lines = [line.strip() for line in docs.split("\n")]
+    if EXERCISE_TABLE_HEADER not in lines:
+        found = None
+    else:
+        start = lines.index(EXERCISE_TABLE_HEADER) + 2  # after the header and its `| --- |` line
+        end = next((n for n in range(start, len(lines)) if not lines[n].startswith("|")), len(lines))
+        found = lines[start:end]
+        if found == expected:
+            return None
+    state = "has no exercise table" if found is None else "has an exercise table that differs from"
+    return (
+        f"docs/notebooks.md {state} the registry helpers/exercises.py, the one list of exercises. If "
+        "the registry is right, make the table's rows, under the header "
+        f"{EXERCISE_TABLE_HEADER!r} and its `| --- |` line, exactly these (name, notebook, "
+        "Exercise.summary, in course order); otherwise fix the registry:\n" + "\n".join(expected)
+    )
+
+
+def test_the_exercise_table_in_docs_is_the_registry():
+    problem = exercise_table_mismatch((ROOT / "docs/notebooks.md").read_text(encoding="utf-8"))
+    assert problem is None, problem
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda rows: rows[:-1], id="a row missing"),
+        pytest.param(lambda rows: [rows[1], rows[0], *rows[2:]], id="rows out of order"),
+        pytest.param(lambda rows: [rows[0].replace("argmax", "max"), *rows[1:]], id="summary edited"),
+        pytest.param(lambda rows: [rows[0].replace("01_decoding", "02_encoding"), *rows[1:]], id="notebook"),
+        pytest.param(lambda rows: [*rows, "| `toy` | 01_decoding | a toy |"], id="a row too many"),
+    ],
+)
+def test_a_docs_table_unlike_the_registry_is_reported_with_the_rows_to_write(edit):
+    docs = (ROOT / "docs/notebooks.md").read_text(encoding="utf-8")
+    lines = docs.split("\n")
+    start = [line.strip() for line in lines].index(EXERCISE_TABLE_HEADER) + 2
+    rows = lines[start : start + len(exercises.EXERCISES)]
+    edited = "\n".join([*lines[:start], *edit(rows), *lines[start + len(rows) :]])
+    problem = exercise_table_mismatch(edited)
+    assert problem is not None and "exercise table that differs from" in problem
+    assert problem.endswith(
+        "\n".join(f"| `{e.name}` | {e.notebook} | {e.summary} |" for e in exercises.EXERCISES)
+    )
+    assert "has no exercise table" in exercise_table_mismatch(docs.replace(EXERCISE_TABLE_HEADER, "| x |"))
 
 
 # ---------------------------------------------------------------- running student notebooks in a kernel
@@ -584,7 +709,7 @@ def exercise_cells(nb) -> dict[int, str]:
 
 
 def placeholder_names(source: str) -> list[str]:
-    return re.findall(r"^(\w+) = helpers\.exercises\.not_done\(", source, flags=re.MULTILINE)
+    return re.findall(r"^(\w+) = helpers\.placeholders\.not_done\(", source, flags=re.MULTILINE)
 
 
 def assert_student_run_fails_the_right_way(nb, results):
@@ -622,7 +747,7 @@ def assert_student_run_fails_the_right_way(nb, results):
             and set(names)
             & {
                 n.id
-                for n in ast.walk(ast.parse(mk._python(nb.cells[later].source)))
+                for n in ast.walk(ast.parse(python_source(nb.cells[later].source)))
                 if isinstance(n, ast.Name)
             }
         ]
@@ -751,11 +876,11 @@ def solution_blocks(source: str) -> list[list[str]]:
 def strip_placeholders(student: str) -> str:
     """The student cell without the placeholder block the generator puts at its top (if any)."""
     lines = student.split("\n")
-    if lines[0] != mk.PLACEHOLDER_COMMENT:
+    if lines[0] != rules.PLACEHOLDER_COMMENT:
         return student
-    assert lines[1:3] == [mk.PLACEHOLDER_IMPORT, ""], lines[:3]
+    assert lines[1:3] == [rules.PLACEHOLDER_IMPORT, ""], lines[:3]
     end = 3
-    while re.match(r'\w+ = helpers\.exercises\.not_done\("\w+", "\w+"\)$', lines[end]):
+    while re.match(r'\w+ = helpers\.placeholders\.not_done\("\w+", "\w+"\)$', lines[end]):
         end += 1
     assert end > 3 and lines[end] == "", lines[: end + 1]
     return "\n".join(lines[end + 1 :])
@@ -785,7 +910,7 @@ def test_restoring_stubs_gives_back_the_solution_cell_for_cell(stem):
     solution = read(ROOT / f"solutions/{stem}.ipynb")
     student = read(ROOT / f"book/student/{stem}.ipynb")
     kept = [cell for cell in solution.cells if "answer" not in cell.metadata.get("tags", [])]
-    got = [cell for cell in student.cells if cell.id != mk.BADGE_CELL_ID]
+    got = [cell for cell in student.cells if cell.id != rules.BADGE_CELL_ID]
     assert [cell.id for cell in got] == [cell.id for cell in kept]
     for mine, theirs in zip(got, kept, strict=True):
         assert mine.cell_type == theirs.cell_type
@@ -805,7 +930,7 @@ def test_book_page_hides_solutions_and_answers_behind_a_click(stem):
     student = read(ROOT / f"book/student/{stem}.ipynb")
     page = read(ROOT / f"book/tutorials/{stem}.ipynb")
     by_id = {cell.id: position for position, cell in enumerate(page.cells)}
-    assert page.cells[1].id == mk.LINKS_CELL_ID
+    assert page.cells[1].id == rules.LINKS_CELL_ID
     assert f"{{download}}`student notebook <../student/{stem}.ipynb>`" in page.cells[1].source
     assert "](../_static/colab-badge.svg)" in page.cells[1].source
     for cell in solution.cells:
@@ -830,7 +955,7 @@ def test_book_page_hides_solutions_and_answers_behind_a_click(stem):
 def test_each_notebook_has_its_exercises_each_followed_by_its_check(stem):
     solution = read(ROOT / f"solutions/{stem}.ipynb")
     found = exercise_cells(solution)
-    assert sorted(found.values()) == sorted(name for name, nb in mk.EXERCISES.items() if nb == stem)
+    assert sorted(found.values()) == sorted(exercise.name for exercise in exercises.in_notebook(stem))
     for index, name in found.items():
         following = solution.cells[index + 1] if index + 1 < len(solution.cells) else None
         assert (

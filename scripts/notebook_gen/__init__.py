@@ -1,0 +1,9 @@
+"""The notebook generator behind ``scripts/make_notebooks.py`` (the command line).
+
+- ``rules``: the conventions of docs/notebooks.md as names (markers, tags, cell ids) and the error.
+- ``repository``: the repository address from ``_config.yml`` (the Colab links and the install line).
+- ``exercise_cells``: one exercise cell -> its student version (stubs and placeholders).
+- ``notebooks``: one solution notebook, checked -> its student notebook and its book page.
+
+The exercises themselves, and the notebook each belongs to, come from ``helpers.exercises``.
+"""
