@@ -12,6 +12,7 @@ import hashlib
 import io
 import multiprocessing
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -35,7 +36,7 @@ SMALL_N = 257  # most tests shrink the neuron count so files are small and tests
 
 
 def fake_arrays(seed: int, n: int | None = None) -> dict[str, dict[str, np.ndarray]]:
-    """Both files' arrays with the real keys and dtypes, n neurons (default settings.N_NEURONS), seeded noise."""
+    """Both files' arrays with the real keys and dtypes, n neurons (default: settings.N_NEURONS), noise."""
     N = settings.N_NEURONS if n is None else n
     rng = np.random.default_rng(seed)
     return {
@@ -559,6 +560,114 @@ def test_unknown_file_name_is_refused():
 
 
 # ----------------------------------------------------------------------------------------------------
+# Offline: a server that never answers, and a notebook that needs one file
+
+
+def test_stalled_server_falls_back_within_15_s_with_one_short_notice(monkeypatch, capsys, fake, small_real):
+    """The real timeouts: a server that accepts and never answers costs one 10 s wait, then the stand-in."""
+    monkeypatch.setenv("NMA_DECODING_PROGRESS", "1")  # no bar may appear for a server that never answers
+    assert (download.TIMEOUT, download.RETRIES) == (10.0, 1)
+    with serve(monkeypatch, {name: [Stall()] for name in settings.FILE_NAMES}) as server:
+        start = time.monotonic()
+        resp, _ = data.load_data()
+        first = time.monotonic() - start
+        data.load_data_split()  # the answer is kept: no second wait
+        data.load_data(bin_width=6)
+        total = time.monotonic() - start
+        requested = dict(server.requests)
+    assert 9 < first < 15 and total < 15, (first, total)
+    assert requested == {f"/{settings.BINNED_FILE}": 1}  # not retried, the other file never asked for
+    out, err = capsys.readouterr()
+    assert_short_notice(out, settings.BINNED_FILE, "load_data")
+    assert "the server sent nothing for 10 s" in out
+    assert err == ""  # nothing Jupyter would paint as an error
+    assert data.is_synthetic()
+    np.testing.assert_array_equal(resp.numpy(), fake_arrays(7)[settings.BINNED_FILE]["resp"])
+
+
+def test_split_only_load_never_asks_for_the_1_degree_file(monkeypatch, capsys, fake, small_real):
+    monkeypatch.setattr(download, "TIMEOUT", 0.5)
+    with serve(monkeypatch, {name: [Stall()] for name in settings.FILE_NAMES}) as server:
+        train, _, _ = data.load_data_split()
+        line = data.describe_source()  # after the load, as the notebooks print it
+        requested = dict(server.requests)
+    assert requested == {f"/{settings.SPLIT_FILE}": 1}
+    assert_short_notice(capsys.readouterr().out, settings.SPLIT_FILE, "load_data_split")
+    assert "SIMULATED" in line
+    np.testing.assert_array_equal(train.numpy(), fake_arrays(7)[settings.SPLIT_FILE]["resp_train"])
+
+
+def test_split_only_load_downloads_only_the_split_file(monkeypatch, capsys, cache, fake, loadable_real):
+    with serve(monkeypatch, {name: [Serve(body)] for name, body in loadable_real.items()}) as server:
+        train, _, _ = data.load_data_split()
+        line = data.describe_source()
+        requested = dict(server.requests)
+    assert requested == {f"/{settings.SPLIT_FILE}": 1}
+    assert "real recording" in line and "NOTICE" not in capsys.readouterr().out
+    assert leftovers(cache) == [settings.SPLIT_FILE]
+    assert fake.calls == 0
+    np.testing.assert_array_equal(train.numpy(), fake_arrays(123, SMALL_N)[settings.SPLIT_FILE]["resp_train"])
+
+
+def test_auto_falls_back_for_a_later_file_that_cannot_be_had(monkeypatch, capsys, fake, loadable_real):
+    binned, split = settings.BINNED_FILE, settings.SPLIT_FILE
+    routes = {binned: [Serve(loadable_real[binned])], split: [Status(404)]}
+    with serve(monkeypatch, routes):
+        resp, _ = data.load_data()
+        assert not data.is_synthetic()
+        train, _, _ = data.load_data_split()
+        assert data.is_synthetic()
+    assert_short_notice(capsys.readouterr().out, settings.SPLIT_FILE, "load_data_split")
+    np.testing.assert_array_equal(resp.numpy(), fake_arrays(123, SMALL_N)[settings.BINNED_FILE]["resp"])
+    np.testing.assert_array_equal(train.numpy(), fake_arrays(7)[settings.SPLIT_FILE]["resp_train"])
+
+
+# ----------------------------------------------------------------------------------------------------
+# Shared caches and hashing
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_cached_and_fetched_files_honour_the_umask(
+    monkeypatch, cache, tmp_path, fake, small_real, mask, mode
+):
+    room = tmp_path / "room"
+    previous = os.umask(mask)
+    try:
+        with serve(monkeypatch, {name: [Serve(body)] for name, body in small_real.items()}):
+            for name in settings.FILE_NAMES:
+                data.fetch(name, source="osf")  # downloaded
+                data.fetch(name, source="osf", dest=room)  # copied from the cache
+                data.fetch(name, source="synthetic")  # generated, with its checksum file
+    finally:
+        os.umask(previous)
+    files = sorted([*cache.iterdir(), *room.iterdir()])
+    assert len(files) == 2 + 4 + 2
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: oct(mode) for p in files}
+
+
+def test_each_file_is_hashed_once_per_load(monkeypatch, cache, fake, loadable_real):
+    hashed = []
+    plain_md5 = hashlib.md5
+
+    def counting_md5(*args, **kwargs):
+        hashed.append(1)
+        return plain_md5(*args, **kwargs)
+
+    def hashes_in(load) -> int:
+        hashed.clear()
+        load()
+        return len(hashed)
+
+    monkeypatch.setattr(hashlib, "md5", counting_md5)
+    with serve(monkeypatch, {name: [Serve(body)] for name, body in loadable_real.items()}):
+        assert hashes_in(lambda: data.load_data(source="osf")) == 1  # downloaded, checked as it landed
+        assert hashes_in(lambda: data.load_data(source="osf")) == 1  # from the cache
+        assert hashes_in(lambda: data.load_data_split()) == 1  # auto: decided and loaded in one step
+    assert hashes_in(lambda: data.load_data(source="synthetic")) == 2  # both files generated and written
+    assert hashes_in(lambda: data.load_data(source="synthetic")) == 1
+
+
+# ----------------------------------------------------------------------------------------------------
 # Loading
 
 
@@ -614,7 +723,8 @@ def test_bin_width_that_does_not_divide_360_is_refused(fake, width):
 def test_real_file_with_wrong_content_gives_a_clear_error(monkeypatch, cache):
     body = npz_bytes({"resp": np.zeros((360, 10), np.float32)})
     url = download.REAL_FILES[settings.BINNED_FILE].url
-    monkeypatch.setitem(download.REAL_FILES, settings.BINNED_FILE, download.RealFile(url, hashlib.md5(body).hexdigest()))
+    real_file = download.RealFile(url, hashlib.md5(body).hexdigest())
+    monkeypatch.setitem(download.REAL_FILES, settings.BINNED_FILE, real_file)
     with serve(monkeypatch, {settings.BINNED_FILE: [Serve(body)]}):
         with pytest.raises(data.DataFileError) as info:
             data.load_data(source="osf")
@@ -640,6 +750,8 @@ def test_cli_fetch_synthetic_into_dest(capsys, cache, tmp_path, fake):
     assert len(files) == 2
     for path in files:
         assert f"{md5(path)}  {path}" in out
+    # only the data files and their checksums: no lock, no temporary file
+    assert leftovers(dest) == sorted([p.name for p in files] + [p.name + ".md5" for p in files])
     assert "SIMULATED" in out
     assert not cache.exists()  # the cache was not touched
 
@@ -654,6 +766,7 @@ def test_cli_fetch_real_into_dest(monkeypatch, capsys, tmp_path, small_real):
     for name in settings.FILE_NAMES:
         assert f"{download.REAL_FILES[name].md5}  {dest / name}" in out
         assert md5(dest / name) == download.REAL_FILES[name].md5
+    assert leftovers(dest) == sorted(settings.FILE_NAMES)  # no lock, no temporary file
 
 
 def test_cli_failure_exits_nonzero_with_a_clear_message(tmp_path):
