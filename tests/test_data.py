@@ -1,8 +1,9 @@
-"""Tests of helpers.data: downloads against a real server on 127.0.0.1, the cache, the stand-in, the CLI.
+"""Tests of helpers.data (with helpers.download, helpers.standin_cache and helpers.datafiles behind it):
+downloads against a real server on 127.0.0.1, the cache, the stand-in, the offline fallback, the CLI.
 
-Most tests replace helpers.synthetic by a small fake (same file names, keys, shapes and dtypes, random
-numbers) so they stay fast and do not depend on the stand-in's statistics; the tests named
-``test_real_generator_*`` use the real generator.
+Most tests give helpers.standin_cache a small fake generator in place of helpers.synthetic (same file
+names, keys, shapes and dtypes, random numbers) so they stay fast and do not depend on the stand-in's
+statistics; the tests named ``test_real_generator_*`` use the real generator.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import numpy as np
 import pytest
 from _http_server import ScriptedServer, Serve, Stall, Status, Truncated, closed_port_url
 
-import helpers
 from helpers import data, download, settings, standin_cache
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,8 +119,6 @@ def cache(clean_state) -> Path:
 @pytest.fixture
 def fake(monkeypatch) -> types.ModuleType:
     module = make_fake_synthetic()
-    monkeypatch.setitem(sys.modules, "helpers.synthetic", module)
-    monkeypatch.setattr(helpers, "synthetic", module, raising=False)
     monkeypatch.setattr(standin_cache, "synthetic", module)
     return module
 
@@ -423,13 +421,11 @@ def _child_fetch(cache: str, counter_file: str, barrier, results) -> None:
     try:
         os.environ["NMA_DECODING_CACHE"] = cache
         os.environ["NMA_DECODING_DATA"] = "synthetic"
-        fake_module = make_fake_synthetic(counter_file=counter_file, delay=0.5)
-        sys.modules["helpers.synthetic"] = fake_module
         from helpers import data as child_data
         from helpers import settings as child_settings
         from helpers import standin_cache as child_standin_cache
 
-        child_standin_cache.synthetic = fake_module  # this module imported helpers.data already
+        child_standin_cache.synthetic = make_fake_synthetic(counter_file=counter_file, delay=0.5)
         child_settings.N_NEURONS = SMALL_N
         barrier.wait(timeout=60)
         path = child_data.fetch(child_settings.BINNED_FILE)
