@@ -61,14 +61,16 @@ def cache_dir() -> Path:
     return Path(pooch.os_cache("nma-decoding")).expanduser().absolute()
 
 
-def make_folder(folder: Path) -> None:
-    """Create ``folder`` (and its parents), or say which environment variable points elsewhere."""
+def make_folder(folder: Path, file_name: str = "") -> None:
+    """Create ``folder`` (and its parents) for ``file_name``, or say which environment variable to set."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise DataUnavailableError(
             f"Cannot create the data folder {folder} ({err}). "
-            f"Set the environment variable {settings.ENV_CACHE} to a folder you can write to."
+            f"Set the environment variable {settings.ENV_CACHE} to a folder you can write to.",
+            file_name=file_name,
+            cause="its folder cannot be created",
         ) from err
 
 

@@ -74,7 +74,7 @@ def download(name: str, folder: Path) -> Path:
             file_name=name,
             cause="its address is not http:// or https://",
         )
-    make_folder(folder)
+    make_folder(folder, name)
     with folder_lock(folder, name) as waited:
         if waited and file_md5(target) == md5:
             return target  # another process fetched it while we waited

@@ -88,7 +88,7 @@ def ensure(name: str, folder: Path) -> Path:
 
 def _make(folder: Path, name: str) -> bytes:
     """Generate both files into ``folder`` (unless another process just did) and return ``name``'s bytes."""
-    make_folder(folder)
+    make_folder(folder, name)
     with folder_lock(folder, _tag()) as waited:
         if waited:  # another process held the lock: it probably generated the files
             path = path_of(name, folder)

@@ -618,6 +618,15 @@ def test_auto_falls_back_for_a_later_file_that_cannot_be_had(monkeypatch, capsys
     np.testing.assert_array_equal(train.numpy(), fake_arrays(7)[settings.SPLIT_FILE]["resp_train"])
 
 
+def test_unusable_cache_folder_is_named_with_the_fix(monkeypatch, capsys, tmp_path, fake, small_real):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("NMA_DECODING_CACHE", str(blocker / "cache"))
+    with pytest.raises(data.DataUnavailableError, match="Set the environment variable NMA_DECODING_CACHE"):
+        data.load_data()  # neither the real file nor the stand-in can be written
+    assert_short_notice(capsys.readouterr().out, settings.BINNED_FILE, "load_data")
+
+
 # ----------------------------------------------------------------------------------------------------
 # Shared caches and hashing
 
