@@ -23,7 +23,7 @@ test: $(STAMP)
 
 ## Open the student notebooks in JupyterLab from .venv (to complete the exercises locally).
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab book/student
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book/student
 
 ## Regenerate the student notebooks and book pages from solutions/ (the one source of truth).
 notebooks: $(STAMP)
