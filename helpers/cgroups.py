@@ -54,6 +54,18 @@ def _write(path: Path, value: object) -> None:
         stream.write(str(value))
 
 
+def _counts(path: Path, keys: tuple[str, ...]) -> int:
+    """The sum of the counters ``keys`` in a flat-keyed cgroup file ("" for a file holding one number)."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return 0
+    if keys == ("",):
+        return int(text.strip() or 0)
+    values = dict(line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2)
+    return sum(int(values.get(key, 0)) for key in keys)
+
+
 class Cgroup:
     """The submission's cgroup(s): one for v2, one per controller (pids, memory, cpu) for v1."""
 
@@ -150,19 +162,15 @@ class Cgroup:
         return found
 
     def limits_hit(self) -> dict[str, int]:
-        """How often each limit was reached: {"processes": n, "memory": n}."""
-        hit = {"processes": 0, "memory": 0}
-        try:
-            events = (self.folders["pids"] / "pids.events").read_text().split()
-            hit["processes"] = int(events[events.index("max") + 1])
-            if self.version == 2:
-                events = (self.folders["memory"] / "memory.events").read_text().split()
-                hit["memory"] = int(events[events.index("max") + 1])
-            else:
-                hit["memory"] = int((self.folders["memory"] / "memory.failcnt").read_text())
-        except (OSError, ValueError, IndexError):
-            pass
-        return hit
+        """How often each limit was reached: {"processes": forks refused, "memory": allocations
+        refused or processes killed for memory (v1 kernels may count only the kills)}."""
+        memory = self.folders["memory"]
+        if self.version == 2:
+            memory_counts = _counts(memory / "memory.events", ("max", "oom_kill"))
+        else:
+            memory_counts = _counts(memory / "memory.oom_control", ("oom_kill",))
+            memory_counts += _counts(memory / "memory.failcnt", ("",))
+        return {"processes": _counts(self.folders["pids"] / "pids.events", ("max",)), "memory": memory_counts}
 
     def kill(self, patience: float = 10.0) -> None:
         """SIGKILL every task, repeated until none is left (pids.max bounds how many can appear)."""

@@ -226,6 +226,16 @@ def bwrap_arguments(
     return [*args, "--remount-ro", "/dev", "--chdir", "/", "--"]
 
 
+@functools.cache
+def _uid_runs_python(uid: int) -> bool:
+    """Whether ``uid`` can start this interpreter outside any sandbox."""
+    argv = [*launcher_command({"uid": uid, "gid": uid}), sys.executable, "-I", "-S", "-c", "pass"]
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def _searchable_parents(path: Path, covered: list[Path], made: set[Path]) -> list[str]:
     """``--dir`` arguments for the folders between a covering tmpfs and ``path``, mode 0755: bubblewrap
     would copy the originals' modes (``/root/.pyenv`` is 0700), which the dedicated uid cannot search."""
@@ -241,6 +251,10 @@ def _searchable_parents(path: Path, covered: list[Path], made: set[Path]) -> lis
                 made.add(parent)
                 args += ["--perms", "0755", "--dir", str(parent)]
     return args
+
+
+def _size(count: int) -> str:
+    return f"{count / GIB:g} GiB" if count >= GIB else f"{count / MIB:g} MiB"
 
 
 def _dedicated_uid() -> int:
@@ -381,6 +395,10 @@ class Confinement:
         if problem:
             self.bwrap = None
             missing.append(f"isolation: {problem}")
+        if self.uid is not None and not self.bwrap and not _uid_runs_python(self.uid):
+            # Without bubblewrap to show it the interpreter, a folder on its path (/root) may be closed.
+            self.uid = self.gid = None
+            missing.append(f"isolation: another uid cannot run {sys.executable}; the submission runs as root")
         isolation = ", ".join(
             filter(
                 None,
@@ -399,7 +417,7 @@ class Confinement:
         processes = memory = cpu = ""
         if self._cgroups:
             processes = f"<= {self.limits.processes} ({version})"
-            memory = f"<= {self.limits.memory_bytes / GIB:.2g} GiB incl. tmpfs and shared memory ({version})"
+            memory = f"<= {_size(self.limits.memory_bytes)} incl. tmpfs and shared memory ({version})"
             cpu = f"<= {self.limits.cpus:g} cores ({version})"
         else:
             if self.uid is not None:
@@ -409,7 +427,7 @@ class Confinement:
             else:
                 missing.append(f"processes: no cgroup ({cgroup_problem}) and no uid or namespace of its own")
             missing.append(
-                f"memory: only {self.limits.memory_bytes / GIB:.2g} GiB per process (RLIMIT_AS): "
+                f"memory: only {_size(self.limits.memory_bytes)} per process (RLIMIT_AS): "
                 f"no cgroup ({cgroup_problem})"
             )
         bounds = Bounds(isolation, processes, memory, disk, cpu, tuple(missing))
@@ -421,20 +439,20 @@ class Confinement:
     def _set_up_folders(self, missing: list[str]) -> str:
         """Make work, tmp and shm; on a tmpfs of their own for a root grader. Returns the disk bound."""
         disk = ""
-        if self.uid is not None:
+        if os.geteuid() == 0:
             try:
                 _mount_tmpfs(self.root, self.limits.disk_bytes, self.limits.files)
                 self._mounted = True
                 disk = (
-                    f"<= {self.limits.disk_bytes / GIB:.2g} GiB and {self.limits.files} files for work, "
-                    f"/tmp and /dev/shm (tmpfs); <= {self.limits.file_bytes / MIB:g} MiB a file"
+                    f"<= {_size(self.limits.disk_bytes)} and {self.limits.files} files for work, "
+                    f"/tmp and /dev/shm (tmpfs); <= {_size(self.limits.file_bytes)} a file"
                 )
             except OSError as error:
                 missing.append(f"disk: the tmpfs could not be mounted ({error})")
         else:
             missing.append(
                 "disk: the work folder is on disk (a size-limited tmpfs needs a root grader); "
-                f"only each file is limited, to {self.limits.file_bytes / MIB:g} MiB"
+                f"only each file is limited, to {_size(self.limits.file_bytes)}"
             )
         for folder in (self.work, self.tmp, self.shm):
             folder.mkdir(mode=0o700)

@@ -147,11 +147,13 @@ def read_regular_file(base: str | os.PathLike, relative: str | os.PathLike, max_
         raise RejectedFile(f"{relative}: not a plain relative path inside {base}")
     fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        for part in parts[:-1]:
-            fd = _step(fd, part, _DIRECTORY_FLAGS, relative)
-        fd = _step(
-            fd, parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, relative
-        )
+        file_flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+        for index, part in enumerate(parts):
+            next_fd = _open_component(
+                fd, part, file_flags if index == len(parts) - 1 else _DIRECTORY_FLAGS, relative
+            )
+            os.close(fd)
+            fd = next_fd
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise RejectedFile(f"{relative}: not a regular file")
@@ -171,16 +173,14 @@ def read_regular_file(base: str | os.PathLike, relative: str | os.PathLike, max_
         os.close(fd)
 
 
-def _step(fd: int, name: str, flags: int, relative) -> int:
-    """Open ``name`` in ``fd`` and close ``fd``; a link (ELOOP) or a non-folder (ENOTDIR) is refused."""
+def _open_component(fd: int, name: str, flags: int, relative) -> int:
+    """Open ``name`` in the folder ``fd``; a link (ELOOP) or a non-folder on the way (ENOTDIR) is refused."""
     try:
         return os.open(name, flags, dir_fd=fd)
     except OSError as error:
         if error.errno in (errno.ELOOP, errno.ENOTDIR):
             raise RejectedFile(f"{relative}: {name} is a link or not a folder; not followed") from None
         raise
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------- text that reaches a report
@@ -243,7 +243,11 @@ def capped_zmq_context(
     sending peer's connection, so the bytes never reach Python) and queue at most
     ``max_queued_messages`` unread ones: what the kernel's messages can cost the grader is bounded by
     about their product. Give it to ``jupyter_client.KernelManager(context=...)`` and the client;
-    the options apply to sockets created afterwards. The caller terminates it."""
+    the options apply to sockets created afterwards. The caller terminates it.
+
+    A kernel that sends an oversized message loses that connection for good (zmq 4.3 does not
+    reconnect after it): the channel goes silent, which the grader reports as the output cap, not
+    as a time limit, by checking the socket's monitor for ``EVENT_DISCONNECTED``."""
     import zmq
 
     context = zmq.Context()
