@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import itertools
 import json
 import os
 import platform
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 GIB, MIB = 2**30, 2**20
-DEDICATED_UID_BASE = 1_900_000_000  # + the grading process's pid: unique while that process lives
+DEDICATED_UID_BASE = 1_900_000_000  # + (pid << 4 | counter): unique among live confinements
 HIDDEN_FOLDERS = ("/root", "/home", "/run", "/var/tmp", "/mnt", "/media", "/srv")
 HIDDEN_TMPFS_BYTES = 1 * MIB  # the empty stand-ins for hidden folders (read-only anyway)
 CGROUP_PREFIX = "nma-grade-"
@@ -71,9 +72,9 @@ config = json.loads(sys.argv[1])
 for procs in config["cgroups"]:
     with open(procs, "w") as stream:
         stream.write(str(os.getpid()))
-uid, gid = config["uid"], config["gid"]
 for path in config["hand_over"]:
-    os.chown(path, uid, gid, follow_symlinks=False)
+    os.chown(path, *config["owner"], follow_symlinks=False)
+uid, gid = config["uid"], config["gid"]
 for name, value in config["rlimits"].items():
     resource.setrlimit(getattr(resource, name), (value, value))
 libc = ctypes.CDLL(None, use_errno=True)
@@ -185,10 +186,19 @@ def bwrap_problem(bwrap: str = "bwrap") -> str | None:
 
 def launcher_command(config: dict) -> list[str]:
     """The launcher's command line (``LAUNCHER``); the command it runs follows it. ``config`` keys:
-    cgroups (cgroup.procs files to join), hand_over (paths chowned to uid first), rlimits
+    cgroups (cgroup.procs files to join), hand_over (paths chowned to owner, [uid, gid]), rlimits
     ({"RLIMIT_...": value}), uid and gid (None: keep the current ones), chdir (a folder to change to
     last, as that uid: bubblewrap without capabilities could not enter a folder mode 0700)."""
-    full = {"cgroups": [], "uid": None, "gid": None, "hand_over": [], "rlimits": {}, "chdir": None, **config}
+    full = {
+        "cgroups": [],
+        "hand_over": [],
+        "owner": None,
+        "rlimits": {},
+        "uid": None,
+        "gid": None,
+        "chdir": None,
+    }
+    full.update(config)
     return [sys.executable, "-I", "-S", "-c", LAUNCHER, json.dumps(full)]
 
 
@@ -223,7 +233,8 @@ def bwrap_arguments(
         args += [*_searchable_parents(folder, covered, made), "--bind", str(folder), str(folder)]
     for folder in hidden:
         args += ["--remount-ro", str(folder)]
-    return [*args, "--remount-ro", "/dev", "--chdir", "/", "--"]
+    # A Jupyter kernel watches JPY_PARENT_PID, a pid of the grader's namespace, not of the sandbox's.
+    return [*args, "--remount-ro", "/dev", "--unsetenv", "JPY_PARENT_PID", "--chdir", "/", "--"]
 
 
 @functools.cache
@@ -257,8 +268,13 @@ def _size(count: int) -> str:
     return f"{count / GIB:g} GiB" if count >= GIB else f"{count / MIB:g} MiB"
 
 
+_CONFINEMENTS = itertools.count()
+
+
 def _dedicated_uid() -> int:
-    return DEDICATED_UID_BASE + os.getpid()
+    """A uid no other live confinement uses: this process's pid and a counter (16 live ones per
+    process); below 2**31 for pids up to 2**22, Linux's largest."""
+    return DEDICATED_UID_BASE + (os.getpid() << 4 | next(_CONFINEMENTS) & 15)
 
 
 def _exposed_paths() -> list[Path]:
@@ -496,6 +512,7 @@ class Confinement:
         outer = {
             "cgroups": self._cgroups.procs_files() if self._cgroups else [],
             "hand_over": [*extra, *(str(self._inside(path)) for path in hand_over)] if self.uid else [],
+            "owner": [self.uid, self.gid],
             "rlimits": rlimits,
         }
         # The process limit and the uid change come last, in the sandbox when there is one: root is

@@ -71,11 +71,10 @@ needs_bounds = pytest.mark.skipif(WHOLE_PROBLEM is not None, reason=f"bounds not
 
 
 @pytest.fixture
-def confined(request):
+def confined():
     """A strict Confinement with small limits; afterwards: its folder, mount and cgroup are gone."""
     root = Path(tempfile.mkdtemp(prefix="nma-test-confine-"))
-    hidden = getattr(request, "param", ())
-    confinement = Confinement(root, LIMITS, strict=WHOLE_PROBLEM is None, hidden=hidden)
+    confinement = Confinement(root, LIMITS, strict=WHOLE_PROBLEM is None)
     try:
         yield confinement
     finally:
@@ -105,10 +104,11 @@ def _pids_with_uid(uid: int) -> list[int]:
     return found
 
 
-def _attack_command(confinement: Confinement, source: str, *args: str) -> list[str]:
+def _attack_command(confinement: Confinement, source: str, *args: str, **options) -> list[str]:
+    """The confined command running ``source`` with ``args``; ``options`` go to ``command``."""
     script = confinement.work / "attack.py"
     script.write_text(textwrap.dedent(source), encoding="utf-8")
-    return confinement.command([sys.executable, "-I", str(script), *map(str, args)])
+    return confinement.command([sys.executable, "-I", str(script), *map(str, args)], **options)
 
 
 def run_attack(confinement: Confinement, source: str, *args: str) -> dict:
@@ -614,6 +614,29 @@ def test_bounds_name_each_limit_for_the_csv(confined):
     assert "bubblewrap" in text and f"processes <= {LIMITS.processes}" in text
     assert "memory <= 256 MiB" in text and "disk <=" in text
     assert stat.S_ISDIR(os.stat(confined.work).st_mode)
+
+
+HAND_OVER = """
+import json, sys
+secret_kind = open(sys.argv[1]).read()  # mode 0600, written by the grader: readable once handed over
+open(sys.argv[2] + "/made-by-the-kernel", "w").write("x")
+print(json.dumps({"read": secret_kind}))
+"""
+
+
+@needs_bwrap
+def test_handed_over_files_and_writable_folders_inside_the_grading_folder_are_the_submissions(confined):
+    kernel_folder = confined.root / "kernel"
+    kernel_folder.mkdir()
+    connection = kernel_folder / "connection.json"
+    command = _attack_command(
+        confined, HAND_OVER, connection, kernel_folder, writable=[kernel_folder], hand_over=[connection]
+    )
+    connection.write_text("connection")  # after command(), as jupyter_client writes it
+    connection.chmod(0o600)
+    done = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=ATTACK_TIMEOUT)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"read": "connection"}, done.stderr
+    assert (kernel_folder / "made-by-the-kernel").read_text() == "x"
 
 
 def test_paths_outside_the_grading_folder_are_refused(confined):
