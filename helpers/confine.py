@@ -3,13 +3,13 @@
 ``Confinement(root, limits)`` prepares one submission's grading folder ``root`` and builds, with
 ``command(argv)``, the command line that runs ``argv`` confined:
 
-- **No escape.** Bubblewrap with new user, pid, network, ipc and uts namespaces, every capability
-  dropped, no new privileges, its own session (no typing into the grader's terminal), ended with its
-  parent. The file system is read-only; the home folders, ``/root``, ``/run``, ``/var/tmp``, ``/mnt``,
-  ``/media`` and the folders given as ``hidden`` (the submission's original folder) are replaced by
-  empty read-only folders, and only the interpreter and this package are shown back in them;
-  ``/tmp`` and ``/dev/shm`` are private. Only ``work`` (and folders passed as ``writable``) can be
-  written.
+- **No escape.** Bubblewrap with new pid, network, ipc, uts and cgroup namespaces (and a user
+  namespace for a non-root grader), every capability dropped, no new privileges, its own session (no
+  typing into the grader's terminal), ended with its parent. The file system is read-only; the home
+  folders, ``/root``, ``/run``, ``/var/tmp``, ``/mnt``, ``/media``, ``/srv`` and the folders given as
+  ``hidden`` (the submission's original folder) are replaced by empty read-only folders, and only the
+  interpreter and this package are shown back in them; ``/tmp`` and ``/dev/shm`` are private. Only
+  ``work`` (and folders passed as ``writable``) can be written.
 - **A dedicated user when the grader is root.** Root is exempt from ``RLIMIT_NPROC`` and owns every
   root-owned file and socket; so a root grader runs the submission as a uid nobody else uses
   (``uid``), which owns nothing outside ``root`` and whose process count the kernel limits.
@@ -63,9 +63,10 @@ HIDDEN_FOLDERS = ("/root", "/home", "/run", "/var/tmp", "/mnt", "/media", "/srv"
 HIDDEN_TMPFS_BYTES = 1 * MIB  # the empty stand-ins for hidden folders (read-only anyway)
 CGROUP_PREFIX = "nma-grade-"
 
-# The outer launcher runs as the grader (root or not) before bubblewrap: it joins the cgroups, hands
-# the writable folders to the dedicated uid, sets the rlimits, drops to that uid and execs the rest.
-# The same code inside the sandbox sets the per-namespace process limit of a non-root grader.
+# Run twice. Outside, as the grader, before bubblewrap: join the cgroups, hand the writable paths to
+# the dedicated uid, set the file and memory rlimits. Inside, last before the submission's command:
+# set RLIMIT_NPROC, become the dedicated uid (losing the capabilities bubblewrap kept for this), enter
+# the work folder. Without bubblewrap one run does both.
 LAUNCHER = """\
 import ctypes, json, os, resource, sys
 config = json.loads(sys.argv[1])
@@ -108,7 +109,7 @@ class Limits:
 class Bounds:
     """Which bounds hold for one confined submission: each a short phrase, "" where it does not hold."""
 
-    isolation: str  # e.g. "bubblewrap, uid 1900012345, no capabilities"
+    isolation: str  # e.g. "bubblewrap (namespaces, no capabilities, read-only system), uid 1900012345"
     processes: str
     memory: str
     disk: str
@@ -118,11 +119,11 @@ class Bounds:
     @property
     def whole_submission(self) -> bool:
         """True when processes, memory and disk are all bounded for the submission as a whole."""
-        return not self.missing
+        return all((self.processes, self.memory, self.disk))
 
     def describe(self) -> str:
-        """One line for the CSV's sandbox column, e.g. "bubblewrap, uid 1900012345, no capabilities;
-        processes <= 256 (cgroup v1); ..."; "none" parts say what was not bounded."""
+        """One line for the CSV's sandbox column, e.g. "bubblewrap (...), uid 1900012345; processes
+        <= 256 (cgroup v1); memory ..."; "not bounded" where a bound does not hold."""
         parts = [self.isolation or "no sandbox"]
         for name in ("processes", "memory", "disk", "cpu"):
             parts.append(f"{name} {getattr(self, name) or 'not bounded'}")
@@ -210,25 +211,31 @@ def bwrap_arguments(
     privileged: bool,
     work: Path | None = None,
     writable: list[str] = (),
+    readable: tuple[str | os.PathLike, ...] = (),
     tmp: Path | None = None,
     shm: Path | None = None,
 ) -> list[str]:
     """Bubblewrap's command line up to ``--``: the system read-only, ``hidden`` folders empty and
     read-only (the interpreter and this package shown back), ``tmp``/``shm`` bound as ``/tmp`` and
     ``/dev/shm`` (or bubblewrap tmpfs of ``tmp_bytes`` where None), ``work`` and ``writable`` bound
-    read-write. ``privileged``: bubblewrap runs as root (see
-    ``_bwrap_options``), so it reaches folders the dedicated uid could not search (a pyenv
-    interpreter under ``/root``) before the command becomes that uid."""
+    read-write, ``readable`` shown read-only even inside a hidden folder. ``privileged``: bubblewrap
+    runs as root (see ``_bwrap_options``), so it reaches folders the dedicated uid could not search
+    (a pyenv interpreter under ``/root``) before the command becomes that uid."""
     args = [bwrap, *_bwrap_options(privileged), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for folder in hidden:
+    covered = [*hidden, Path("/tmp")]
+    shown = [*_exposed_paths(), *(Path(p).absolute() for p in readable)]
+    exposed = [p for p in shown if p.is_dir() and any(p.is_relative_to(f) for f in covered)]
+    # A hidden folder inside a path shown back (submissions in the package's checkout) is hidden after.
+    hidden_last = [f for f in hidden if any(f.is_relative_to(p) for p in exposed)]
+    for folder in [f for f in hidden if f not in hidden_last]:
         args += ["--size", str(HIDDEN_TMPFS_BYTES), "--tmpfs", str(folder)]
     for host, inside in ((tmp, "/tmp"), (shm, "/dev/shm")):
         args += ["--bind", str(host), inside] if host else ["--size", str(tmp_bytes), "--tmpfs", inside]
-    covered = [*hidden, Path("/tmp")]
     made: set[Path] = set()
-    for path in _exposed_paths():
-        if path.is_dir() and any(path.is_relative_to(folder) for folder in covered):
-            args += [*_searchable_parents(path, covered, made), "--ro-bind", str(path), str(path)]
+    for path in exposed:
+        args += [*_searchable_parents(path, covered, made), "--ro-bind", str(path), str(path)]
+    for folder in hidden_last:
+        args += ["--size", str(HIDDEN_TMPFS_BYTES), "--tmpfs", str(folder)]
     for folder in [*([work] if work else []), *map(Path, writable)]:
         args += [*_searchable_parents(folder, covered, made), "--bind", str(folder), str(folder)]
     for folder in hidden:
@@ -368,7 +375,9 @@ class Confinement:
     ``root``: an empty folder the caller made for this submission (``tempfile.mkdtemp``); a root grader
     mounts a tmpfs of ``limits.disk_bytes`` on it. Inside: ``work`` (the submission's writable folder,
     its cwd), ``tmp`` and ``shm`` (its /tmp and /dev/shm when they share that tmpfs). ``hidden``: more
-    folders to hide besides the home folders (the submission's original folder). ``sandbox=False``
+    folders to hide besides the home folders (the submission's original folder); ``readable``: folders
+    shown read-only even inside a hidden one (besides the interpreter and this package). ``limits``:
+    ``Limits()`` when None. ``sandbox=False``
     runs without bubblewrap (cgroup, uid and rlimits still apply). Use as a context manager, or call
     ``close()``.
     """
@@ -376,16 +385,18 @@ class Confinement:
     def __init__(
         self,
         root: str | os.PathLike,
-        limits: Limits = Limits(),
+        limits: Limits | None = None,
         *,
-        strict: bool = False,  # noqa: B008
+        strict: bool = False,
         hidden: tuple[str | os.PathLike, ...] = (),
+        readable: tuple[str | os.PathLike, ...] = (),
         bwrap: str = "bwrap",
         sandbox: bool = True,
     ):
         self.root = Path(root).absolute()
         self.work, self.tmp, self.shm = self.root / "work", self.root / "tmp", self.root / "shm"
-        self.limits = limits
+        self.limits = limits or Limits()
+        self._readable = tuple(readable)
         self.uid = self.gid = _dedicated_uid() if os.geteuid() == 0 else None
         self.bwrap = shutil.which(bwrap) if sandbox else None
         self._hidden = _hidden_folders(tuple(hidden))
@@ -533,6 +544,7 @@ class Confinement:
             hidden=self._hidden,
             work=self.work,
             writable=extra,
+            readable=self._readable,
             tmp_bytes=self.limits.tmp_bytes,
             privileged=self.uid is not None,
             **shared,

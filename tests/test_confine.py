@@ -259,6 +259,31 @@ def test_home_and_original_folder_are_hidden_and_the_control_shows_they_would_le
         remove_tree(original)
 
 
+@needs_bwrap
+def test_a_folder_hidden_inside_a_folder_shown_back_stays_hidden():
+    top = Path(tempfile.mkdtemp(prefix=".confine-shown-", dir=ROOT))
+    secret = f"secret-{os.urandom(8).hex()}"
+    try:
+        top.chmod(0o755)
+        (top / "shown" / "original").mkdir(parents=True)
+        for path, text in (
+            (top / "shown" / "data.txt", "data"),
+            (top / "shown" / "original" / "s.txt", secret),
+        ):
+            path.write_text(text)
+            path.chmod(0o644)
+        root = tempfile.mkdtemp(prefix="nma-test-confine-")
+        hidden = (top, top / "shown" / "original")  # like a checkout in a home folder, submissions in it
+        with Confinement(root, LIMITS, hidden=hidden, readable=(top / "shown",)) as confinement:
+            found = run_attack(
+                confinement, SECRETS, top / "shown" / "data.txt", top / "shown" / "original" / "s.txt"
+            )
+        assert found[str(top / "shown" / "data.txt")] == "data"
+        assert secret not in found[str(top / "shown" / "original" / "s.txt")]
+    finally:
+        remove_tree(top)
+
+
 # ---------------------------------------------------------------- bounds on the whole submission
 
 
@@ -601,8 +626,7 @@ def test_strict_refuses_without_the_sandbox_and_auto_says_what_is_missing():
     with Confinement(root, LIMITS, bwrap="no-such-bwrap") as confinement:
         assert any(reason.startswith("isolation: bubblewrap (no-such-bwrap) is not installed")
                    for reason in confinement.bounds.missing)  # fmt: skip
-        assert confinement.bounds.describe().startswith("no sandbox") or confinement.uid is not None
-        assert not confinement.bounds.whole_submission
+        assert "bubblewrap" not in confinement.bounds.describe()
     assert not Path(root).exists()
 
 
