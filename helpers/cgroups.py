@@ -1,8 +1,9 @@
 """A cgroup of its own for one submission: caps on all its processes together.
 
 ``Cgroup.create(name, CgroupLimits(...))`` makes a child of this process's own cgroup (so the machine's
-limits still apply above it): cgroup v2 where the controllers are delegated to this process, else
-cgroup v1 where root may create one (pids, memory, cpu hierarchies). The caller puts a process in it
+limits still apply above it): cgroup v2 where the controllers are delegated to this process (else a
+sibling of its cgroup, where it may write), else cgroup v1 where root may create one (pids, memory,
+cpu hierarchies). The caller puts a process in it
 by writing its pid to each of ``procs_files()`` (its children follow), and ends with ``kill()`` and
 ``remove()``. ``limits_hit()`` says whether the process or memory limit was reached.
 """
@@ -25,9 +26,9 @@ class CgroupLimits:
     cpus: float  # CPU time per second of wall time, in cores
 
 
-def _cgroup_mounts() -> tuple[Path | None, dict[str, Path]]:
-    """The cgroup v2 mount point and the v1 mount point of each controller, from /proc/self/mountinfo,
-    each joined with this process's own cgroup path (so a child cgroup stays under our limits)."""
+def _cgroup_mounts() -> tuple[tuple[Path, Path] | None, dict[str, Path]]:
+    """This process's own cgroup folder in the v2 hierarchy (with that mount point), and in the v1
+    hierarchy of each controller, from /proc/self/cgroup and /proc/self/mountinfo."""
     own = {}  # controller ("" for v2) -> our path in that hierarchy
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
@@ -40,7 +41,7 @@ def _cgroup_mounts() -> tuple[Path | None, dict[str, Path]]:
         fs_type, mount_root, mount_point = fields[separator + 1], fields[3], fields[4]
         super_options = fields[separator + 3].split(",") if len(fields) > separator + 3 else []
         if fs_type == "cgroup2" and "" in own and own[""].startswith(mount_root):
-            unified = Path(mount_point + own[""][len(mount_root.rstrip("/")) :])
+            unified = (Path(mount_point + own[""][len(mount_root.rstrip("/")) :]), Path(mount_point))
         elif fs_type == "cgroup":
             for controller in ("pids", "memory", "cpu"):
                 path = own.get(controller)
@@ -81,9 +82,14 @@ class Cgroup:
             return None, f"the cgroup mounts could not be read ({error})"
         reasons = []
         if unified is not None:
-            made = cls._create_v2(unified, name, limits, reasons)
-            if made is not None:
-                return made, ""
+            # Our own cgroup holds processes, so (v2's no-internal-process rule) it can only have
+            # children with controllers if it has them enabled already; its parent, which gave it its
+            # controllers, holds none and can take a sibling.
+            own, mount_point = unified
+            for parent in [own, *([own.parent] if own != mount_point else [])]:
+                made = cls._create_v2(parent, name, limits, reasons)
+                if made is not None:
+                    return made, ""
         if v1:
             made = cls._create_v1(v1, name, limits, reasons)
             if made is not None:

@@ -297,9 +297,9 @@ def _hidden_folders(extra: tuple[str | os.PathLike, ...]) -> list[Path]:
     candidates = [*HIDDEN_FOLDERS, *([home] if home not in ("", "/") else []), *extra]
     folders = []
     for candidate in candidates:
-        path = Path(candidate).absolute()
-        if path != Path("/") and path.is_dir() and not path.is_symlink() and path not in folders:
-            folders.append(path)
+        path = Path(candidate).resolve()  # a link to a folder is hidden where it leads
+        if path not in (Path("/"), Path("/tmp")) and path.is_dir() and path not in folders:
+            folders.append(path)  # /tmp is private anyway
     return sorted(folders)
 
 
@@ -399,7 +399,8 @@ class Confinement:
         self._readable = tuple(readable)
         self.uid = self.gid = _dedicated_uid() if os.geteuid() == 0 else None
         self.bwrap = shutil.which(bwrap) if sandbox else None
-        self._hidden = _hidden_folders(tuple(hidden))
+        # The folder holding all grading folders is hidden too: others' work folders stay out of sight.
+        self._hidden = _hidden_folders((*hidden, self.root.parent))
         self._cgroups: Cgroup | None = None
         self._mounted = self._closed = False
         try:
@@ -570,15 +571,26 @@ class Confinement:
             _kill_uid(self.uid)
 
     def close(self) -> None:
-        """End the processes, remove the cgroup, unmount the tmpfs, remove ``root``. Idempotent."""
+        """End the processes, remove the cgroup, unmount the tmpfs, remove ``root``. Idempotent; every
+        step is tried even when one fails, and the first failure (OSError) is raised at the end."""
         if self._closed:
             return
         self._closed = True
-        self.end_processes()
+        failures = []
+        for step in (self.end_processes, self._remove_cgroup, self._unmount, lambda: remove_tree(self.root)):
+            try:
+                step()
+            except OSError as error:
+                failures.append(error)
+        if failures:
+            raise failures[0]
+
+    def _remove_cgroup(self) -> None:
         if self._cgroups is not None:
             self._cgroups.remove()
             self._cgroups = None
+
+    def _unmount(self) -> None:
         if self._mounted:
             _unmount(self.root)
             self._mounted = False
-        remove_tree(self.root)

@@ -284,6 +284,25 @@ def test_a_folder_hidden_inside_a_folder_shown_back_stays_hidden():
         remove_tree(top)
 
 
+@needs_bwrap
+def test_another_submissions_grading_folder_is_out_of_sight():
+    parent = Path(tempfile.mkdtemp(prefix=".confine-parent-", dir=ROOT))  # not /tmp, which is private
+    answer = f"answer-{os.urandom(8).hex()}"
+    try:
+        parent.chmod(0o755)
+        with (
+            Confinement(tempfile.mkdtemp(dir=parent), LIMITS) as first,
+            Confinement(tempfile.mkdtemp(dir=parent), LIMITS) as second,
+        ):
+            second.work.chmod(0o755)  # readable by anyone: only hiding can keep it from the first
+            (second.work / "answer.txt").write_text(answer)
+            (second.work / "answer.txt").chmod(0o644)
+            found = run_attack(first, SECRETS, second.work / "answer.txt")
+        assert answer not in found[str(second.work / "answer.txt")], found
+    finally:
+        remove_tree(parent)
+
+
 # ---------------------------------------------------------------- bounds on the whole submission
 
 
