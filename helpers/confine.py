@@ -377,9 +377,8 @@ class Confinement:
     its cwd), ``tmp`` and ``shm`` (its /tmp and /dev/shm when they share that tmpfs). ``hidden``: more
     folders to hide besides the home folders (the submission's original folder); ``readable``: folders
     shown read-only even inside a hidden one (besides the interpreter and this package). ``limits``:
-    ``Limits()`` when None. ``sandbox=False``
-    runs without bubblewrap (cgroup, uid and rlimits still apply). Use as a context manager, or call
-    ``close()``.
+    ``Limits()`` when None. ``sandbox=False`` runs without bubblewrap (cgroup, uid and rlimits still
+    apply). Use as a context manager, or call ``close()``.
     """
 
     def __init__(
