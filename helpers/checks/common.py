@@ -31,7 +31,6 @@ __all__ = [
     "NOT_DONE",
     "RTOL",
     "ATOL",
-    "STATUSES",
     "CheckResult",
     "ExerciseNotDone",
     "StudentError",
@@ -50,8 +49,6 @@ __all__ = [
 PASS_MARK, FAIL_MARK, TODO_MARK = "✓", "✗", "…"
 NOT_DONE = "not done yet: complete the exercise above, then run this cell again"
 RTOL, ATOL = 1e-4, 1e-5  # float32 results against float64 references
-#: What observing a student's object can end in ("missing": the notebook does not define it).
-STATUSES = ("ok", "not_done", "error", "missing")
 
 
 @dataclass(frozen=True)
