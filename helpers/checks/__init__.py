@@ -42,14 +42,17 @@ from helpers import exercises
 
 from .common import CheckResult, judge_exercise, observe_exercise, shorten
 
-__all__ = ["CheckResult", "check", "make_inputs", "observe", "judge", *exercises.names()]
+_API = ["CheckResult", "check", "make_inputs", "observe", "judge"]
+__all__ = [*_API, *exercises.names()]
 
 
 def _load_check_modules() -> dict[str, ModuleType]:
     """Each exercise's check module, by exercise name, imported before any wrapper is made.
 
     A check module may share its exercise's name (``helpers.checks.classifier``): importing it binds
-    that name on this package, so every module is imported first and the wrappers bound after.
+    that name on this package, so every module is imported first and the wrappers bound after. The
+    attribute ``checks.classifier`` is then the check function (so is ``import helpers.checks.classifier
+    as x``); the module itself is ``importlib.import_module("helpers.checks.classifier")``.
     """
     return {
         exercise.name: importlib.import_module(f"{__name__}.{exercise.check_module}")
@@ -126,5 +129,10 @@ def _self_check(exercise: exercises.Exercise):
 
 
 for _exercise in exercises.EXERCISES:
+    if _exercise.name in (*_API, "common"):
+        raise ValueError(
+            f"exercise {_exercise.name!r} would hide helpers.checks.{_exercise.name}: rename it in "
+            "helpers/exercises.py"
+        )
     globals()[_exercise.name] = _self_check(_exercise)
 del _exercise

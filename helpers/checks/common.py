@@ -5,10 +5,11 @@ An exercise's check module (``helpers/checks/<module>.py``) supplies ``make_inpu
 :func:`observe_exercise` runs the student's object and turns whatever it does into a status,
 :func:`judge_exercise` turns that status and the observed values into a :class:`CheckResult`.
 
-The grader loads this file and the exercise's module by path under private names in the grading kernel
-(``helpers.grade.transport``), so the check modules import it relatively (``from .common import ...``)
-and import nothing else of ``helpers`` but :func:`helpers.placeholders.is_placeholder`, which must be
-the notebook's own (its placeholders are instances of that module's class).
+In the grading kernel, the grader loads this file and the exercise's module by path under private
+names (``helpers.grade.transport``). So the check modules import only this one, relatively (``from
+.common import ...``), and this one imports nothing of ``helpers`` but
+:func:`helpers.placeholders.is_placeholder`, which must be the notebook's own: its placeholders are
+instances of that module's class.
 """
 
 from __future__ import annotations
