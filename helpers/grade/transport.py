@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.files import atomic_path, atomic_write
+from helpers.files import atomic_write
 
 __all__ = [
     "FACTS_FILE",
@@ -51,9 +51,10 @@ class RunUnfinished(Exception):
 
 
 def save_plain(folder: str | Path, values: dict) -> None:
-    """Arrays as ``<key>.npy`` (never pickled), everything else as JSON in facts.json; each file atomic.
+    """Arrays as ``<key>.npy`` (never pickled), everything else as JSON in facts.json (atomically).
 
-    Keys are identifiers (up to 64 characters) other than ``facts`` and ``status``.
+    Keys are identifiers (up to 64 characters) other than ``facts`` and ``status``. The .npy files
+    are written in place: a run cut short leaves no status.json, and then nothing of it is read.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -62,8 +63,7 @@ def save_plain(folder: str | Path, values: dict) -> None:
         if not _KEY.match(key) or key in ("facts", "status"):
             raise ValueError(f"cannot save {key!r}: keys are identifiers other than 'facts' and 'status'")
         if isinstance(value, np.ndarray):
-            with atomic_path(folder / f"{key}.npy") as temporary, open(temporary, "wb") as stream:
-                np.save(stream, value, allow_pickle=False)
+            np.save(folder / f"{key}.npy", value, allow_pickle=False)
         else:
             facts[key] = value
     atomic_write(folder / FACTS_FILE, json.dumps(facts, allow_nan=True))
