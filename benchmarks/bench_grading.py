@@ -8,6 +8,7 @@ Target: 30 submissions graded in under 10 minutes on a 2-core machine.
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 import tempfile
@@ -69,10 +70,16 @@ def main() -> int:
             text=True,
         )
         elapsed = time.monotonic() - start
+        report = Path(tmp) / "grades.csv"
+        rows = list(csv.DictReader(report.open(encoding="utf-8"))) if report.is_file() else []
     print(
         f"{n_students} students, {2 * n_students} notebooks, --jobs {jobs}: {elapsed:.0f} s "
-        f"(exit {done.returncode}; load average before: {load_before})"
+        f"(exit {done.returncode}; load average before: {load_before}; "
+        f"{sum(int(row['total']) for row in rows)} exercises passed in {len(rows)} rows)"
     )
+    if done.returncode == 0 and len(rows) != 2 * n_students:
+        print(f"the report has {len(rows)} rows, not {2 * n_students}: the timing is not of a full run")
+        return 1
     return done.returncode
 
 

@@ -14,7 +14,7 @@ torch (``__torch_function__``). Only ``repr`` answers, so that the notebook can 
 object is.
 """
 
-__all__ = ["not_done"]
+__all__ = ["not_done", "is_placeholder"]
 
 _MESSAGE = (
     "`{name}` comes from Exercise '{exercise}', which is not done yet: "
@@ -81,3 +81,8 @@ def not_done(exercise, name):
             "pass the exercise's stable name and the variable's name."
         )
     return _NotDone(exercise, name)
+
+
+def is_placeholder(obj) -> bool:
+    """Whether ``obj`` is a placeholder made by :func:`not_done` (asking it is not a use: never raises)."""
+    return isinstance(obj, _NotDone)

@@ -1,5 +1,6 @@
 """helpers.checks on right answers, on the typical wrong ones (each failing for the right reason), on
-undone exercises, on code that raises, and on the plain-file route the grader uses."""
+undone exercises, on code that raises, and on the plain-file route the grader uses
+(helpers.grade.transport)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 from torch import nn
 
-from helpers import checks
+from helpers import checks, exercises
+from helpers.grade import transport
+from helpers.grade.grading import judge_outputs
 from helpers.placeholders import not_done
 
 # ---------------------------------------------------------------- preferred_orientation
@@ -132,9 +135,8 @@ def test_preferred_orientation_names_the_mistake(fn, phrase, capsys):
 
 def test_preferred_orientation_every_mistake_is_told_apart_on_fresh_inputs():
     """The grader draws new tuning curves for each submission: the diagnosis must hold on any of them."""
-    spec = checks.EXERCISES["preferred_orientation"]
     for seed in range(8):
-        inputs = spec.make_inputs(np.random.default_rng(seed))
+        inputs = checks.make_inputs("preferred_orientation", np.random.default_rng(seed))
         assert checks.check("preferred_orientation", pref_right_torch, inputs)
         assert "without wrapping" in checks.check("preferred_orientation", pref_not_circular, inputs).reason
         assert "does not smooth" in checks.check("preferred_orientation", pref_unsmoothed, inputs).reason
@@ -480,12 +482,32 @@ def test_the_checks_are_named_after_the_exercises_of_docs_notebooks_md():
     from pathlib import Path
 
     table = (Path(__file__).resolve().parents[1] / "docs" / "notebooks.md").read_text(encoding="utf-8")
-    for name, spec in checks.EXERCISES.items():
-        assert f"| `{name}` |" in table and callable(getattr(checks, name))
-        assert f"{spec.object_name}(" in table
+    for exercise in exercises.EXERCISES:
+        assert f"| `{exercise.name}` |" in table and callable(getattr(checks, exercise.name))
+        assert f"{exercise.object_name}(" in table
+
+
+def test_each_exercise_of_the_registry_has_a_documented_check_made_from_its_module():
+    import importlib
+    import inspect
+
+    assert set(exercises.names()) <= set(checks.__all__)
+    for exercise in exercises.EXERCISES:
+        wrapper = getattr(checks, exercise.name)
+        module = importlib.import_module(f"helpers.checks.{exercise.check_module}")
+        assert inspect.isfunction(wrapper) and wrapper.__name__ == exercise.name
+        assert inspect.getdoc(module) in wrapper.__doc__
+        assert list(inspect.signature(wrapper).parameters) == [exercise.object_name]
+        assert {"make_inputs", "observe", "judge"} <= set(module.__all__)
 
 
 # ---------------------------------------------------------------- the grader's route: plain files
+
+
+def run_in_kernel_route(folder, name, namespace):
+    """What the grading kernel does for exercise ``name``: the driver, run in ``namespace`` as globals."""
+    (folder / "out").mkdir(parents=True, exist_ok=True)
+    exec(transport.driver_code(exercises.get(name), folder), namespace)
 
 
 @pytest.mark.parametrize(
@@ -498,38 +520,54 @@ def test_the_checks_are_named_after_the_exercises_of_docs_notebooks_md():
     ],
 )
 def test_the_kernel_side_and_the_judge_talk_through_plain_files(tmp_path, name, right, wrong, phrase, undone):
-    spec = checks.EXERCISES[name]
-    inputs = spec.make_inputs(np.random.default_rng(12345))
+    object_name = exercises.get(name).object_name
+    inputs = checks.make_inputs(name, np.random.default_rng(12345))
     for answer, expected in ((right, None), (wrong, phrase), (undone, "not done yet")):
         folder = tmp_path / f"{name}-{getattr(answer, '__name__', 'x')}"
-        checks.save_plain(folder / "in", inputs)
-        checks._kernel_run(name, {spec.object_name: answer}, str(folder))
+        transport.save_plain(folder / "in", inputs)
+        run_in_kernel_route(folder, name, {object_name: answer})
         assert not list((folder / "out").glob("*.pkl"))
-        result = checks._judge_files(name, inputs, folder / "out")
+        result = judge_outputs(name, inputs, folder / "out")
         assert result.passed == (expected is None)
         if expected:
             assert expected in result.reason
-    checks._kernel_run(name, {}, str(folder))
-    assert "is not defined" in checks._judge_files(name, inputs, folder / "out").reason
+    run_in_kernel_route(folder, name, {})
+    assert "is not defined" in judge_outputs(name, inputs, folder / "out").reason
+
+
+def test_the_kernel_side_loads_the_check_code_from_its_files(tmp_path, monkeypatch):
+    """A notebook that patches the imported checks (or plants a module under their names) changes nothing."""
+    import sys
+    import types
+
+    from helpers.checks import common
+
+    monkeypatch.setattr(common, "observe_exercise", lambda *args, **kwargs: ("ok", "", {"values": 1}))
+    monkeypatch.setitem(sys.modules, "helpers.checks.regularized_loss", types.ModuleType("fake"))
+    inputs = checks.make_inputs("regularized_loss", np.random.default_rng(4))
+    transport.save_plain(tmp_path / "in", inputs)
+    run_in_kernel_route(tmp_path, "regularized_loss", {"regularized_loss": reg_swapped})
+    assert "swapped" in judge_outputs("regularized_loss", inputs, tmp_path / "out").reason
+    assert not [key for key in sys.modules if key.startswith("_nma_grade_")]
 
 
 def test_the_judge_uses_its_own_inputs_not_the_files(tmp_path):
     """Outputs computed on other inputs (e.g. a submission that rewrote the input files) fail."""
-    spec = checks.EXERCISES["preferred_orientation"]
-    inputs = spec.make_inputs(np.random.default_rng(1))
-    checks.save_plain(tmp_path / "in", spec.make_inputs(np.random.default_rng(2)))
-    checks._kernel_run("preferred_orientation", {"preferred_orientation": pref_right}, str(tmp_path))
-    assert not checks._judge_files("preferred_orientation", inputs, tmp_path / "out")
+    inputs = checks.make_inputs("preferred_orientation", np.random.default_rng(1))
+    other_inputs = checks.make_inputs("preferred_orientation", np.random.default_rng(2))
+    transport.save_plain(tmp_path / "in", other_inputs)
+    run_in_kernel_route(tmp_path, "preferred_orientation", {"preferred_orientation": pref_right})
+    assert not judge_outputs("preferred_orientation", inputs, tmp_path / "out")
 
 
 def test_the_judge_survives_missing_forged_or_pickled_outputs(tmp_path):
-    inputs = checks.EXERCISES["classifier"].make_inputs(np.random.default_rng(3))
-    assert "did not finish" in checks._judge_files("classifier", inputs, tmp_path).reason
+    inputs = checks.make_inputs("classifier", np.random.default_rng(3))
+    assert "did not finish" in judge_outputs("classifier", inputs, tmp_path).reason
     (tmp_path / "status.json").write_text(json.dumps({"status": "ok", "message": ""}))
     np.save(tmp_path / "forward.npy", np.array([object()], dtype=object), allow_pickle=True)
-    result = checks._judge_files("classifier", inputs, tmp_path)
+    result = judge_outputs("classifier", inputs, tmp_path)
     assert not result.passed and "could not be read" in result.reason
     (tmp_path / "forward.npy").unlink()
     (tmp_path / "facts.json").write_text(json.dumps({"is_module": True, "n_linear": "many"}))
-    result = checks._judge_files("classifier", inputs, tmp_path)
+    result = judge_outputs("classifier", inputs, tmp_path)
     assert not result.passed and result.reason

@@ -20,10 +20,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import grade
+from helpers import exercises
+from helpers.grade import cli, grading, plan, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
-EXERCISES = ["preferred_orientation", "classifier", "regularized_loss", "conv_fc_encoder"]
+EXERCISES = exercises.names()
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 
 
@@ -129,12 +130,15 @@ CHEAT_CELLS = [
     textwrap.dedent(
         """\
         class _Cheat:
-            import json, pathlib, sys, threading, time
+            import json, pathlib, sys, threading, time, types
             import helpers.checks as _checks
+            import helpers.checks.common as _common
             _checks.conv_fc_encoder = lambda *args, **kwargs: True
-            _checks._kernel_run = lambda *args, **kwargs: None
-            _checks._observe = lambda *args, **kwargs: ("ok", "", {})
-            sys.modules["helpers.checks"]._judge_files = lambda *args, **kwargs: None
+            _checks.observe = lambda *args, **kwargs: ("ok", "", {})
+            _checks.judge = lambda *args, **kwargs: _common.CheckResult(True, "✓")
+            _common.observe_exercise = lambda *args, **kwargs: ("ok", "", {})
+            sys.modules["helpers.checks.conv_fc_encoder"] = types.ModuleType("fake")
+            sys.modules["helpers.grade.transport"] = types.ModuleType("fake")
             for _folder in (pathlib.Path(".grading-0000/out"), pathlib.Path("out")):
                 _folder.mkdir(parents=True, exist_ok=True)
                 (_folder / "status.json").write_text(json.dumps({"status": "ok", "message": ""}))
@@ -230,7 +234,7 @@ def batch(tmp_path_factory):
         "rows": rows,
         "out": out,
         "outside": outside,
-        "sandboxed": grade.probe_bwrap("bwrap") is None,
+        "sandboxed": sandbox.probe_bwrap("bwrap") is None,
     }
 
 
@@ -341,16 +345,16 @@ def plan_of(*sources, metadata=None):
     cells = [nbformat.v4.new_code_cell(source) for source in sources]
     if metadata:
         cells[metadata[0]].metadata["exercise"] = metadata[1]
-    return grade.make_plan(nbformat.v4.new_notebook(cells=cells), "submission.ipynb")
+    return plan.make_plan(nbformat.v4.new_notebook(cells=cells), "submission.ipynb")
 
 
 def test_only_imports_definitions_and_constants_run():
-    plan = plan_of(
+    kept = plan_of(
         "import numpy as np\nN = 20\nM = N * 2 + 1\nresp = np.zeros(N)\ntrain(net)\n%matplotlib inline",
         "@staticmethod\ndef f(x):\n    return x\n\nf(3)\nfor i in range(3):\n    pass",
         "checks.classifier(make_classifier)",
     )
-    (first, code), (second, code2) = plan.cells
+    (first, code), (second, code2) = kept.cells
     assert (first, second) == (0, 1)
     assert code.split("\n") == ["import numpy as np", "N = 20", "M = N * 2 + 1"]
     assert code2.split("\n")[:3] == ["@staticmethod", "def f(x):", "    return x"] and "f(3)" not in code2
@@ -359,35 +363,35 @@ def test_only_imports_definitions_and_constants_run():
 def test_exercises_come_from_metadata_definitions_or_the_file_name():
     assert plan_of("x = 1", metadata=(0, "classifier")).exercises == ["classifier"]
     assert plan_of("class ConvFC:\n    pass").exercises == ["conv_fc_encoder"]
-    named = grade.make_plan(nbformat.v4.new_notebook(), "alice_02_encoding.ipynb")
+    named = plan.make_plan(nbformat.v4.new_notebook(), "alice_02_encoding.ipynb")
     assert named.exercises == ["conv_fc_encoder"]
-    assert grade.make_plan(nbformat.v4.new_notebook(), "alice.ipynb").exercises == EXERCISES
+    assert plan.make_plan(nbformat.v4.new_notebook(), "alice.ipynb").exercises == EXERCISES
 
 
 def test_a_name_the_filter_left_out_is_explained(tmp_path):
     source = "import numpy as np\nSCALE = np.float64(2)\n\ndef regularized_loss(output, target, weights):\n"
     source += "    return SCALE\n"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), tmp_path / "n.ipynb")
-    options = grade.Options(timeout=120, exercise_timeout=30, bwrap=None)
-    row = grade.grade_notebook(str(tmp_path / "n.ipynb"), options)
-    reason = row["results"]["regularized_loss"]["reason"]
+    options = grading.Options(timeout=120, exercise_timeout=30, bwrap=None)
+    row = grading.grade_notebook(str(tmp_path / "n.ipynb"), options)
+    reason = row.results["regularized_loss"].reason
     assert "NameError" in reason and "imports, definitions and constant assignments" in reason
 
 
 def test_a_kernel_that_cannot_start_is_reported_on_its_row(tmp_path, monkeypatch):
-    monkeypatch.setattr(grade, "KERNEL_LAUNCHER", "raise SystemExit('no kernel today')")
+    monkeypatch.setattr(sandbox, "KERNEL_LAUNCHER", "raise SystemExit('no kernel today')")
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), tmp_path / "n.ipynb")
-    row = grade.grade_notebook(str(tmp_path / "n.ipynb"), grade.Options(timeout=60, bwrap=None))
-    reasons = {result["reason"] for result in row["results"].values()}
+    row = grading.grade_notebook(str(tmp_path / "n.ipynb"), grading.Options(timeout=60, bwrap=None))
+    reasons = {result.reason for result in row.results.values()}
     assert len(reasons) == 1 and "not graded: the kernel could not start" in reasons.pop()
-    assert "no kernel today" in row["notes"][0]
+    assert "no kernel today" in row.notes[0]
 
 
 def test_a_cell_with_a_syntax_error_is_left_out_and_named():
-    plan = plan_of("def ok():\n    return 1", "def broken(:\n    pass", metadata=(1, "classifier"))
-    assert [index for index, _ in plan.cells] == [0]
-    assert plan.syntax_errors[1].startswith("syntax error at line 1")
-    assert plan.exercise_cells == {"classifier": 1}
+    kept = plan_of("def ok():\n    return 1", "def broken(:\n    pass", metadata=(1, "classifier"))
+    assert [index for index, _ in kept.cells] == [0]
+    assert kept.syntax_errors[1].startswith("syntax error at line 1")
+    assert kept.exercise_cells == {"classifier": 1}
 
 
 @pytest.mark.parametrize(
@@ -403,36 +407,56 @@ def test_bad_usage_exits_2_with_the_fix(argv, message, capsys, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.ipynb").write_text("{}", encoding="utf-8")
     with pytest.raises(SystemExit) as exited:
-        sys.exit(grade.main(argv))
+        sys.exit(cli.main(argv))
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
 
 
 def test_an_out_folder_that_does_not_exist_is_bad_usage(tmp_path, capsys):
     (tmp_path / "x.ipynb").write_text("{}", encoding="utf-8")
-    code = grade.main([str(tmp_path / "x.ipynb"), "--out", str(tmp_path / "missing" / "g.csv")])
+    code = cli.main([str(tmp_path / "x.ipynb"), "--out", str(tmp_path / "missing" / "g.csv")])
     assert code == 2 and "does not exist" in capsys.readouterr().err
 
 
 def test_without_bubblewrap_it_warns_and_grades_unsandboxed(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(grade, "BWRAP", str(tmp_path / "no-bwrap"))
+    monkeypatch.setattr(sandbox, "BWRAP", str(tmp_path / "no-bwrap"))
     (tmp_path / "x.ipynb").write_text("not json", encoding="utf-8")
     out = tmp_path / "g.csv"
-    assert grade.main([str(tmp_path / "x.ipynb"), "--out", str(out), "--jobs", "1"]) == 0
+    assert cli.main([str(tmp_path / "x.ipynb"), "--out", str(out), "--jobs", "1"]) == 0
     printed = capsys.readouterr().out
     assert "WARNING: no sandbox: bubblewrap" in printed and "is not installed" in printed
     assert list(csv.DictReader(out.open(encoding="utf-8")))[0]["sandbox"] == "none"
-    assert "is not installed" in grade.probe_bwrap(str(tmp_path / "no-bwrap"))
-    assert grade.main([str(tmp_path / "x.ipynb"), "--out", str(out), "--sandbox", "bwrap"]) == 2
+    assert "is not installed" in sandbox.probe_bwrap(str(tmp_path / "no-bwrap"))
+    assert cli.main([str(tmp_path / "x.ipynb"), "--out", str(out), "--sandbox", "bwrap"]) == 2
     assert "--sandbox bwrap, but bubblewrap" in capsys.readouterr().err
 
 
 def test_sandbox_keeps_an_interpreter_and_checkout_under_tmp_visible(monkeypatch):
     # A clone or venv under /tmp (as CI's may be) would vanish behind the sandbox's private /tmp.
-    monkeypatch.setattr(grade.sys, "prefix", "/tmp/ci/.venv")
-    monkeypatch.setattr(grade, "PACKAGE_PARENT", Path("/tmp/ci"))
-    argv = grade.bwrap_argv("bwrap", Path("/tmp/root"), Path("/tmp/root/work"), Path("/tmp/root/kernel"))
+    monkeypatch.setattr(sandbox.sys, "prefix", "/tmp/ci/.venv")
+    monkeypatch.setattr(sandbox, "PACKAGE_PARENT", Path("/tmp/ci"))
+    argv = sandbox.bwrap_argv("bwrap", Path("/tmp/root"), Path("/tmp/root/work"), Path("/tmp/root/kernel"))
     private_tmp = argv.index("/tmp")
     for path in ("/tmp/ci/.venv", "/tmp/ci"):
         at = argv.index(path)
         assert argv[at - 1] == "--ro-bind" and argv[at + 1] == path and at > private_tmp
+
+
+def test_the_csv_and_the_table_take_the_total_from_the_row(tmp_path):
+    from helpers.checks import CheckResult
+    from helpers.grade import report
+
+    results = {
+        "preferred_orientation": CheckResult.success("preferred_orientation"),
+        "classifier": CheckResult.failure("classifier", "loss_fn sums over stimuli"),
+        "regularized_loss": CheckResult.undone("regularized_loss"),
+    }
+    row = report.Row(file="a/alice.ipynb", exercises=list(results), results=results, sandbox="none")
+    assert row.total == 1 and [row.mark(name) for name in results] == ["pass", "FAIL", "not done"]
+    report.write_csv([row], tmp_path / "g.csv")
+    (line,) = csv.DictReader((tmp_path / "g.csv").open(encoding="utf-8"))
+    assert (line["total"], line["graded"], line["conv_fc_encoder"]) == ("1", "3", "")
+    assert line["classifier_reason"] == "loss_fn sums over stimuli"
+    table = report.format_table([row])
+    assert "1/3" in table and "alice.ipynb  classifier: loss_fn sums over stimuli" in table
+    assert [p.name for p in tmp_path.iterdir()] == ["g.csv"]
