@@ -1,0 +1,1 @@
+"""Helpers for the course module: data, stimuli, training, metrics and plotting."""

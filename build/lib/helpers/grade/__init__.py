@@ -1,0 +1,51 @@
+"""Grade student notebooks with the same checks students run, on inputs they cannot know in advance.
+
+    python -m helpers.grade SUBMISSION.ipynb [MORE.ipynb | FOLDER ...] [--out grades.csv]
+                            [--jobs N] [--timeout SECONDS] [--exercise-timeout SECONDS]
+                            [--memory GB] [--sandbox auto|bwrap|none]
+
+Prints a table (one row per notebook: each exercise pass / FAIL / not done, the total) with the reason
+for every failure under it, and writes a CSV (one row per notebook: file, each exercise's result and
+reason, total, notes), atomically. A folder stands for the notebooks directly inside it. Exit code 0
+when grading completed, whatever the students scored; 2 on bad usage.
+
+How one notebook is graded (``grade_notebook``):
+
+1. Its code cells are filtered, statement by statement (AST, after IPython's own transformation of
+   magics): only imports, ``def``/``class`` statements and assignments of literal constants are kept.
+   Everything else (loading data, training, plotting, the check cells) is left out, so grading takes
+   seconds and a submission's own check calls or printed verdicts play no part. A cell with a syntax
+   error is left out and reported.
+2. The notebook (and the ordinary files next to it) is copied to a temporary folder, and a kernel
+   (``python3``, jupyter_client) is started there, inside bubblewrap when it works: no network, the
+   file system read-only except that folder and a private /tmp, its own process tree (all of it killed
+   at the end). Always: an address-space limit (``--memory``), a small environment of its own (none
+   of the grader's variables), one thread for numpy/torch. The kept code runs there, cell by cell.
+3. For each exercise the grader draws fresh inputs (a seed from ``secrets``), writes them as .npy/.json
+   into the temporary folder, and asks the kernel to run the notebook's function or class on them
+   (``transport.driver_code``: the check's files loaded by path under private names, not anything
+   the notebook can redefine) into a new output folder of a random name. Only plain arrays and JSON
+   come back; the grader loads them without pickle and judges them in its own process with the
+   reference it computes from the inputs it kept in memory (``helpers.checks.judge``, the same judge
+   the students' checks use).
+4. Time limits: ``--timeout`` for the whole notebook (kernel start, kept code, exercises), and
+   ``--exercise-timeout`` for one exercise's run on the small inputs, so an endless loop in one
+   exercise still leaves time for the others. A kernel that dies, or does not come back from the
+   interrupt, is restarted (the kept code re-run) for the remaining exercises.
+
+The modules, one job each:
+
+- :mod:`~helpers.grade.cli`: the command line (options, finding notebooks, choosing the sandbox).
+- :mod:`~helpers.grade.grading`: grading one notebook and many (the kernel session, time limits).
+- :mod:`~helpers.grade.plan`: reading a notebook and choosing which statements and exercises run.
+- :mod:`~helpers.grade.sandbox`: the workspace, bubblewrap, the kernel's limits and environment.
+- :mod:`~helpers.grade.kernel`: talking to one kernel (start, run with a time limit, interrupt, stop).
+- :mod:`~helpers.grade.transport`: inputs and outputs as plain files, and the code the kernel runs.
+- :mod:`~helpers.grade.report`: a notebook's grades (``Row``), the CSV and the table.
+"""
+
+from helpers.grade.cli import main
+from helpers.grade.grading import Options, grade_all, grade_notebook
+from helpers.grade.report import Row
+
+__all__ = ["main", "grade_notebook", "grade_all", "Options", "Row"]

@@ -1,0 +1,148 @@
+"""The command line: ``python -m helpers.grade SUBMISSION.ipynb [MORE | FOLDER ...] [options]``.
+
+Reads the options, finds the notebooks, picks the sandbox, grades them all, writes the CSV and prints
+the table. Exit code 0 when grading completed, whatever the students scored; 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import sandbox
+from .grading import DEFAULT_EXERCISE_TIMEOUT, DEFAULT_MEMORY_GB, DEFAULT_TIMEOUT, Options, grade_all
+from .report import format_table, write_csv
+
+__all__ = ["DEFAULT_OUT", "UsageError", "collect", "parse_args", "main"]
+
+DEFAULT_OUT = "grades.csv"
+
+
+class UsageError(Exception):
+    """Bad command line: the message says what to fix."""
+
+
+def collect(paths: list[str]) -> list[Path]:
+    """The notebooks to grade: the files given, and the .ipynb files directly inside the folders given."""
+    found: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            notebooks = sorted(p for p in path.glob("*.ipynb") if p.is_file())
+            if not notebooks:
+                raise UsageError(
+                    f"{text} is a folder with no .ipynb files in it: pass notebooks or their folder"
+                )
+            found += notebooks
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"{text} does not exist: pass the submitted notebooks (or folders of them)")
+    return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed options; exits 2 (argparse) on bad values."""
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.grade",
+        description="Grade student notebooks with the module's checks, on fresh inputs, in a sandbox.",
+    )
+    parser.add_argument("submissions", nargs="+", help="notebooks, or folders of notebooks, to grade")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"CSV report to write (default: {DEFAULT_OUT})")
+    default_jobs = max(1, min(2, os.cpu_count() or 1))
+    parser.add_argument(
+        "--jobs", type=int, default=default_jobs, help=f"notebooks graded at once (default: {default_jobs})"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds one notebook may take in all (default: {DEFAULT_TIMEOUT:.0f})",
+    )
+    parser.add_argument(
+        "--exercise-timeout",
+        type=float,
+        default=DEFAULT_EXERCISE_TIMEOUT,
+        help="seconds one exercise may run on the grader's small inputs "
+        f"(default: {DEFAULT_EXERCISE_TIMEOUT:.0f})",
+    )
+    parser.add_argument(
+        "--memory",
+        type=float,
+        default=DEFAULT_MEMORY_GB,
+        help=f"GB of address space one notebook's kernel may use (default: {DEFAULT_MEMORY_GB:g})",
+    )
+    parser.add_argument(
+        "--sandbox",
+        choices=("auto", "bwrap", "none"),
+        default="auto",
+        help="auto: bubblewrap when it works, else none with a warning (default); bwrap: required",
+    )
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if not args.timeout > 0 or not args.exercise_timeout > 0:
+        parser.error("--timeout and --exercise-timeout must be positive numbers of seconds")
+    if not args.memory >= 1:
+        parser.error("--memory must be at least 1 (GB): the kernel and torch alone need about 1 GB")
+    return parser, args
+
+
+def _out_path(text: str) -> Path:
+    """The CSV's path; UsageError when it is a folder or its folder does not exist."""
+    out = Path(text)
+    if out.is_dir():
+        raise UsageError(f"--out {text} is a folder: give a file name, e.g. {out / DEFAULT_OUT}")
+    if not out.resolve().parent.is_dir():
+        raise UsageError(f"--out {text}: the folder {out.resolve().parent} does not exist: create it first")
+    return out
+
+
+def choose_sandbox(choice: str) -> tuple[str | None, str, str]:
+    """(bubblewrap executable or None, the line that says how notebooks ran, an error or "").
+
+    ``choice`` is ``--sandbox``: "auto", "bwrap" (an error when bubblewrap does not work) or "none".
+    """
+    if choice == "none":
+        return (
+            None,
+            "WARNING: no sandbox (--sandbox none): notebooks ran with your own user's rights and network",
+            "",
+        )
+    problem = sandbox.probe_bwrap(sandbox.BWRAP)
+    if problem is None:
+        line = (
+            "sandbox: bubblewrap (no network; file system read-only except each notebook's temporary "
+            "folder and its own /tmp)"
+        )
+        return sandbox.BWRAP, line, ""
+    if choice == "bwrap":
+        return None, "", f"--sandbox bwrap, but {problem}"
+    return None, f"WARNING: no sandbox: {problem}; notebooks ran with your own user's rights and network", ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Grade what the command line names; the exit code."""
+    parser, args = parse_args(argv)
+    try:
+        paths = collect(args.submissions)
+        out = _out_path(args.out)
+    except UsageError as error:
+        parser.print_usage(sys.stderr)
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    bwrap, sandbox_line, error = choose_sandbox(args.sandbox)
+    if error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    print(sandbox_line, file=sys.stderr)
+    options = Options(args.timeout, args.exercise_timeout, args.memory, bwrap)
+    rows = grade_all([str(p) for p in paths], args.jobs, options)
+    write_csv(rows, out)
+    print(format_table(rows))
+    print()
+    print(sandbox_line)
+    print(f"{len(rows)} notebook(s) graded; report written to {out}")
+    return 0
