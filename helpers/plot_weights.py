@@ -66,10 +66,12 @@ def order_by_response(activity: np.ndarray) -> np.ndarray:
     return np.argsort(peak, kind="stable")
 
 
-def _label_hidden_rows(ax: Axes, order: np.ndarray, ordered_by: str | None) -> None:
+def _label_hidden_rows(ax: Axes, order: np.ndarray, title: str, ordered_by: str | None) -> None:
+    """Tick each row with its hidden unit's index; the title says how the rows are ordered."""
     ax.set_yticks(np.arange(order.size))
     ax.set_yticklabels([str(unit) for unit in order], fontsize=10 if order.size <= 12 else 7.5)
-    ax.set_ylabel("hidden unit" + (f"\n(by {ordered_by})" if ordered_by else ""))
+    ax.set_ylabel("hidden unit")
+    ax.set_title(title + (f", units by {ordered_by}" if ordered_by else ""))
 
 
 def draw_input_weights(ax: Axes, W_in: np.ndarray, preferred_deg=None, order=None, ordered_by=None) -> None:
@@ -103,8 +105,7 @@ def draw_input_weights(ax: Axes, W_in: np.ndarray, preferred_deg=None, order=Non
         ax.set_xlabel(base.PREFERRED_LABEL)
         colour_label = f"mean weight\n(per {PREFERENCE_BIN_DEG}-deg bin)"
     ax.figure.colorbar(image, ax=ax, label=colour_label)
-    _label_hidden_rows(ax, order, ordered_by)
-    ax.set_title("$W_{in}$")
+    _label_hidden_rows(ax, order, "$W_{in}$", ordered_by)
 
 
 def _draw_output_weights(ax: Axes, W_out: np.ndarray, order: np.ndarray) -> None:
@@ -150,7 +151,7 @@ def plot_weights(W_in_sorted, W_out, preferred_deg=None) -> Figure:
     W_in = base.as_matrix(W_in_sorted, "W_in_sorted", "hidden x neurons")
     W_out_matrix = base.as_matrix(W_out, "W_out", "outputs x hidden")
     _check_weight_shapes(W_in, W_out_matrix)
-    order, ordered_by, preferred = np.arange(W_in.shape[0]), None, None
+    order, ordered_by, preferred = np.arange(W_in.shape[0]), "", None
     if preferred_deg is not None:
         preferred = base.as_vector(preferred_deg, "preferred_deg")
         if preferred.size != W_in.shape[1]:
@@ -159,7 +160,7 @@ def plot_weights(W_in_sorted, W_out, preferred_deg=None) -> Figure:
                 "(neurons); pass the preferences in the same order as the columns, e.g. preferred[isort]."
             )
         order = order_by_weighted_preference(preference_profile(W_in, preferred)[1])
-        ordered_by = "orientation weighed most"
+        ordered_by = "the orientation they weigh most"
     out_width = 1.0 if W_out_matrix.shape[0] == 1 else 1.7
     fig, (in_ax, out_ax) = plt.subplots(
         1,
@@ -168,8 +169,10 @@ def plot_weights(W_in_sorted, W_out, preferred_deg=None) -> Figure:
         layout="constrained",
         gridspec_kw={"width_ratios": [4, out_width]},
     )
-    draw_input_weights(in_ax, W_in, preferred, order, ordered_by)
+    draw_input_weights(in_ax, W_in, preferred, order)
     _draw_output_weights(out_ax, W_out_matrix, order)
+    if ordered_by:
+        fig.suptitle(f"hidden units ordered by {ordered_by}", fontsize="medium")
     return fig
 
 
@@ -210,7 +213,7 @@ def plot_hidden_units(W_in_sorted, hidden_activity, stimuli_deg, preferred_deg=N
         )
     order = order_by_response(activity)
     fig, (in_ax, image_ax, curve_ax) = base.stacked_axes(3, HIDDEN_PANEL_HEIGHT_IN)
-    draw_input_weights(in_ax, W_in, preferred, order, "orientation it responds to most")
+    draw_input_weights(in_ax, W_in, preferred, order, "the orientation they respond to most")
 
     mesh = image_ax.pcolormesh(
         base.cell_edges(stimuli),
@@ -223,8 +226,9 @@ def plot_hidden_units(W_in_sorted, hidden_activity, stimuli_deg, preferred_deg=N
     fig.colorbar(mesh, ax=image_ax, label="activity (a.u.)")
     base.set_degree_ticks(image_ax.xaxis, stimuli.min(), stimuli.max())
     image_ax.set_xlabel(base.ORIENTATION_LABEL)
-    _label_hidden_rows(image_ax, order, "orientation it responds to most")
-    image_ax.set_title("hidden-unit activity $\\mathbf{h}$")
+    _label_hidden_rows(
+        image_ax, order, "hidden-unit activity $\\mathbf{h}$", "the orientation they respond to most"
+    )
 
     curve_ax.plot(stimuli, activity.T, linewidth=1.5)
     base.set_degree_ticks(curve_ax.xaxis, stimuli.min(), stimuli.max())
