@@ -134,7 +134,7 @@ def _draw_output_weights(ax: Axes, W_out: np.ndarray, order: np.ndarray) -> None
         ax.set_xticks([])
         ax.set_xlabel("output")
     else:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(n_outputs, 5)))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(n_outputs, 4)))
         ax.set_xlabel("output class")
     ax.set_yticks(np.arange(order.size))
     ax.set_yticklabels([])
