@@ -35,7 +35,7 @@ CHILD = """
 import json, resource, time
 start = time.perf_counter()
 cpu = time.process_time()
-from helpers import synthetic
+from helpers.data import synthetic
 imported = time.perf_counter()
 files = synthetic.generate()
 done = time.perf_counter()
@@ -70,10 +70,10 @@ def bench_cache() -> str:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["NMA_DECODING_CACHE"] = folder
         os.environ["NMA_DECODING_PROGRESS"] = "0"
-        from helpers import data, synthetic
+        from helpers import data, settings
 
         start = time.perf_counter()
-        paths = [Path(data.fetch(name, source="synthetic")) for name in synthetic.FILE_NAMES]
+        paths = [Path(data.fetch(name, source="synthetic")) for name in settings.FILE_NAMES]
         first = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -84,7 +84,7 @@ def bench_cache() -> str:
         load = time.perf_counter() - start
 
         start = time.perf_counter()
-        for name in synthetic.FILE_NAMES:
+        for name in settings.FILE_NAMES:
             data.fetch(name, source="synthetic")
         again = time.perf_counter() - start
         size_mb = sum(p.stat().st_size for p in paths) / 2**20

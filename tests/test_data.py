@@ -1,7 +1,7 @@
-"""Tests of helpers.data (with helpers.download, helpers.standin_cache and helpers.datafiles behind it):
+"""Tests of helpers.data (with helpers.data.download, helpers.data.standin and helpers.data.store behind it):
 downloads against a real server on 127.0.0.1, the cache, the stand-in, the offline fallback, the CLI.
 
-Most tests give helpers.standin_cache a small fake generator in place of helpers.synthetic (same file
+Most tests give helpers.data.standin a small fake generator in place of helpers.data.synthetic (same file
 names, keys, shapes and dtypes, random numbers) so they stay fast and do not depend on the stand-in's
 statistics; the tests named ``test_real_generator_*`` use the real generator.
 """
@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 from _http_server import ScriptedServer, Serve, Stall, Status, Truncated, closed_port_url
 
-from helpers import data, download, settings, standin_cache
+from helpers import data, settings
+from helpers.data import download, standin
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_N = 23589  # neurons in the recording (data-spec.md)
@@ -32,7 +33,7 @@ SMALL_N = 257  # most tests shrink the neuron count so files are small and tests
 
 
 # ----------------------------------------------------------------------------------------------------
-# A fake helpers.synthetic (importable by child processes, hence module level)
+# A fake helpers.data.synthetic (importable by child processes, hence module level)
 
 
 def fake_arrays(seed: int, n: int | None = None) -> dict[str, dict[str, np.ndarray]]:
@@ -53,7 +54,7 @@ def fake_arrays(seed: int, n: int | None = None) -> dict[str, dict[str, np.ndarr
 
 
 def make_fake_synthetic(counter_file: str | None = None, delay: float = 0.0) -> types.ModuleType:
-    module = types.ModuleType("helpers.synthetic")
+    module = types.ModuleType("helpers.data.synthetic")
 
     @dataclasses.dataclass(frozen=True)
     class StandInParams:
@@ -119,7 +120,7 @@ def cache(clean_state) -> Path:
 @pytest.fixture
 def fake(monkeypatch) -> types.ModuleType:
     module = make_fake_synthetic()
-    monkeypatch.setattr(standin_cache, "synthetic", module)
+    monkeypatch.setattr(standin, "synthetic", module)
     return module
 
 
@@ -423,9 +424,9 @@ def _child_fetch(cache: str, counter_file: str, barrier, results) -> None:
         os.environ["NMA_DECODING_DATA"] = "synthetic"
         from helpers import data as child_data
         from helpers import settings as child_settings
-        from helpers import standin_cache as child_standin_cache
+        from helpers.data import standin as child_standin
 
-        child_standin_cache.synthetic = make_fake_synthetic(counter_file=counter_file, delay=0.5)
+        child_standin.synthetic = make_fake_synthetic(counter_file=counter_file, delay=0.5)
         child_settings.N_NEURONS = SMALL_N
         barrier.wait(timeout=60)
         path = child_data.fetch(child_settings.BINNED_FILE)
@@ -799,14 +800,14 @@ def test_cli_rejects_an_unknown_source(capsys):
 
 
 # ----------------------------------------------------------------------------------------------------
-# The real generator (helpers.synthetic), once
+# The real generator (helpers.data.synthetic), once
 
 
 def _real_synthetic_or_skip():
     try:
-        import helpers.synthetic as synthetic
+        import helpers.data.synthetic as synthetic
     except ImportError as err:
-        pytest.skip(f"helpers.synthetic not importable yet: {err}")
+        pytest.skip(f"helpers.data.synthetic not importable yet: {err}")
     return synthetic
 
 

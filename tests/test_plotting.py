@@ -23,7 +23,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 import helpers.plotting as plotting  # noqa: E402
-from helpers import plot_base, plot_weights  # noqa: E402
+from helpers.plotting import base as plot_base  # noqa: E402
+from helpers.plotting import weights as plot_weights  # noqa: E402
 
 RNG_SEED = 0
 N_STIMULI = 12
@@ -408,7 +409,7 @@ def test_fraction_explainable_with_no_finite_value_is_an_error():
 
 
 def test_style_file_is_shipped_in_the_package():
-    style = resources.files("helpers").joinpath("module.mplstyle")
+    style = resources.files("helpers.plotting").joinpath("module.mplstyle")
     assert style.is_file()
     text = style.read_text()
     assert "http" not in text
@@ -423,7 +424,7 @@ def test_use_style_applies_the_shipped_style_without_network(monkeypatch):
     assert plt.rcParams["axes.spines.top"] is True
     plotting.use_style()
     style = matplotlib.rc_params_from_file(
-        str(resources.files("helpers").joinpath("module.mplstyle")), use_default_template=False
+        str(resources.files("helpers.plotting").joinpath("module.mplstyle")), use_default_template=False
     )
     assert plt.rcParams["axes.spines.top"] is False and plt.rcParams["axes.spines.right"] is False
     assert plt.rcParams["font.size"] == style["font.size"] != matplotlib.rcParamsDefault["font.size"]

@@ -1,7 +1,7 @@
-"""Tests of the synthetic stand-in (helpers/synthetic.py).
+"""Tests of the synthetic stand-in (helpers/data/synthetic.py).
 
 Each published or measured number of the real recording that the stand-in is meant to meet (the
-table in the docstring of helpers/synthetic.py, with its sources) is measured here on the generated
+table in the docstring of helpers/data/synthetic.py, with its sources) is measured here on the generated
 files, with the tolerance it is met to. The full-size files are generated once per test session
 (module-scoped fixture); the tests of determinism and of the preprocessing use small populations.
 """
@@ -18,7 +18,7 @@ from scipy import stats
 from scipy.ndimage import gaussian_filter1d
 from torch import nn
 
-from helpers import synthetic
+from helpers.data import synthetic
 
 REAL_MSE_DECODER_LOSS = {10: 12219.761, 20: 1672.732, 30: 548.096, 40: 235.619, 50: 144.001}
 """Training loss the tutorial prints on the real 1-degree file at iterations 10..50."""

@@ -1,7 +1,7 @@
-"""The simulated stand-in on disk: generated once by :mod:`helpers.synthetic`, kept with its md5.
+"""The simulated stand-in on disk: generated once by :mod:`helpers.data.synthetic`, kept with its md5.
 
 Each file is ``<folder>/<stem>.standin_v<version>_seed<seed>_<hash>.npz`` (the hash covers every
-parameter of :class:`helpers.synthetic.StandInParams`), so a new generator version or new parameters
+parameter of :class:`helpers.data.synthetic.StandInParams`), so a new generator version or new parameters
 never reuse an old file, with its md5 in a ``.md5`` file beside it. Both files come from one
 ``generate()`` call, made once under a per-folder lock however many processes ask at the same time,
 and are validated before anything is written.
@@ -16,8 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import synthetic
-from helpers.datafiles import (
+from helpers.files import atomic_write
+from helpers.settings import FILE_NAMES
+
+from . import synthetic
+from .store import (
     DataFileError,
     check_content,
     file_md5,
@@ -25,8 +28,6 @@ from helpers.datafiles import (
     intact_bytes,
     make_folder,
 )
-from helpers.files import atomic_write
-from helpers.settings import FILE_NAMES
 
 __all__ = ["ensure", "label", "path_of", "read", "recorded_md5"]
 
@@ -106,11 +107,11 @@ def _make(folder: Path, name: str) -> bytes:
 def _generate() -> dict[str, bytes]:
     """Both files as ``.npz`` bytes, from one ``synthetic.generate()`` call, validated."""
     generated = synthetic.generate(_params())
-    fix = f"This is a bug in helpers.synthetic (GENERATOR_VERSION {synthetic.GENERATOR_VERSION})."
+    fix = f"This is a bug in helpers.data.synthetic (GENERATOR_VERSION {synthetic.GENERATOR_VERSION})."
     payloads = {}
     for name in FILE_NAMES:
         if name not in generated:
-            raise DataFileError(f"helpers.synthetic.generate() returned no {name!r}. {fix}")
+            raise DataFileError(f"helpers.data.synthetic.generate() returned no {name!r}. {fix}")
         arrays = generated[name]
         check_content(arrays, name, f"The generated stand-in for {name}", fix, exact=True)
         for key, value in arrays.items():

@@ -16,10 +16,10 @@ Figures fit the book's content column (``BOOK_COLUMN_PX``, at most ``COLUMN_WIDT
 ``FIGURE_DPI``), so the page never shrinks them at desktop width; panels that do not fit side by
 side are stacked. Where each figure lives:
 
-- :mod:`helpers.plot_decoding`: loss curves, decoded against true, decoding errors, classes;
-- :mod:`helpers.plot_weights`: W_in / W_out, hidden units, convolutional filters;
-- :mod:`helpers.plot_responses`: data matrix, tuning curves, predictions, gratings, explainable variance;
-- :mod:`helpers.plot_base`: page geometry, colours and the checks shared by all of them.
+- :mod:`helpers.plotting.decoding`: loss curves, decoded against true, decoding errors, classes;
+- :mod:`helpers.plotting.weights`: W_in / W_out, hidden units, convolutional filters;
+- :mod:`helpers.plotting.responses`: data matrix, tuning curves, predictions, gratings, explainable variance;
+- :mod:`helpers.plotting.base`: page geometry, colours and the checks shared by all of them.
 
 Importing this module applies the module's matplotlib style (see :func:`use_style`).
 """
@@ -30,8 +30,8 @@ from importlib import resources
 
 import matplotlib.pyplot as plt
 
-from helpers.plot_base import BOOK_COLUMN_PX, COLUMN_WIDTH_IN, FIGURE_DPI, MIN_TEXT_PX
-from helpers.plot_decoding import (
+from .base import BOOK_COLUMN_PX, COLUMN_WIDTH_IN, FIGURE_DPI, MIN_TEXT_PX
+from .decoding import (
     identity_line,
     plot_decoded_classes,
     plot_decoded_vs_true,
@@ -39,7 +39,7 @@ from helpers.plot_decoding import (
     plot_decoding_errors,
     plot_training_loss,
 )
-from helpers.plot_responses import (
+from .responses import (
     plot_data_matrix,
     plot_fraction_explainable,
     plot_gratings,
@@ -47,7 +47,7 @@ from helpers.plot_responses import (
     plot_train_test_tuning,
     plot_tuning_curves,
 )
-from helpers.plot_weights import plot_conv_filters, plot_hidden_units, plot_weights, weight_limit
+from .weights import plot_conv_filters, plot_hidden_units, plot_weights, weight_limit
 
 __all__ = [
     "BOOK_COLUMN_PX",
@@ -77,13 +77,13 @@ STYLE_FILE_NAME = "module.mplstyle"
 
 
 def use_style() -> None:
-    """Apply the module's matplotlib style (``helpers/module.mplstyle``, shipped in the package).
+    """Apply the module's matplotlib style (``helpers/plotting/module.mplstyle``, shipped in the package).
 
     Readable font sizes, no top/right spines, a column-wide default figure at 100 dpi. Read from
     the installed package, so it works offline. Called automatically on import of this module;
     call it again after ``plt.rcdefaults()`` or another style to get it back.
     """
-    style = resources.files("helpers").joinpath(STYLE_FILE_NAME)
+    style = resources.files("helpers.plotting").joinpath(STYLE_FILE_NAME)
     with resources.as_file(style) as style_path:
         plt.style.use(str(style_path))
 

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from helpers import plot_base as base
+from . import base
 
 LOSS_PANEL_HEIGHT_IN = 3.4
 CLASS_PANEL_HEIGHT_IN = 4.6

@@ -5,7 +5,7 @@ file) counts as down: that is not retried, so an unreachable server costs about 
 Other failures (an error status, a broken connection, a wrong md5) are tried :data:`RETRIES` more
 time(s) after :data:`RETRY_WAIT` seconds; client errors (HTTP 4xx but 408 and 429) are final.
 :mod:`pooch`'s downloader streams the file; nothing here logs, so a failure reaches the user only as
-the :class:`~helpers.datafiles.DataUnavailableError` the caller turns into a message.
+the :class:`~helpers.data.store.DataUnavailableError` the caller turns into a message.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from helpers import settings
-from helpers.datafiles import DataUnavailableError, cache_dir, file_md5, folder_lock, make_folder
 from helpers.files import atomic_path
+
+from .store import DataUnavailableError, cache_dir, file_md5, folder_lock, make_folder
 
 __all__ = ["REAL_FILES", "RETRIES", "RETRY_WAIT", "TIMEOUT", "RealFile", "download", "real_url"]
 
@@ -62,7 +63,7 @@ def download(name: str, folder: Path) -> Path:
     For a caller that has just found no intact copy there: a file already at ``folder / name`` is
     taken to be damaged and replaced (unless another process held the folder's lock meanwhile, in
     which case it is checked first). A good copy in the main cache folder is copied instead of
-    downloaded. Raises :class:`~helpers.datafiles.DataUnavailableError` (nothing left behind) if the
+    downloaded. Raises :class:`~helpers.data.store.DataUnavailableError` (nothing left behind) if the
     file cannot be had.
     """
     url, md5 = real_url(name), REAL_FILES[name].md5

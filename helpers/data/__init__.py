@@ -14,10 +14,10 @@ can be negative).
 
 Where the data come from (the *source*):
 
-- ``"osf"``: the real files (:mod:`helpers.download`: md5-checked, atomically written; a server
+- ``"osf"``: the real files (:mod:`helpers.data.download`: md5-checked, atomically written; a server
   that sends nothing for 10 s counts as down);
-- ``"synthetic"``: the stand-in from :mod:`helpers.synthetic`, generated once and cached
-  (:mod:`helpers.standin_cache`);
+- ``"synthetic"``: the stand-in from :mod:`helpers.data.synthetic`, generated once and cached
+  (:mod:`helpers.data.standin`);
 - ``"auto"`` (default): each file the real one if it can be had; after the first that cannot, the
   stand-in for the rest of the process, with one short printed notice. Only the files a notebook
   loads are downloaded.
@@ -49,8 +49,11 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import download, settings, standin_cache
-from helpers.datafiles import (
+from helpers import settings
+from helpers.settings import BINNED_FILE, ENV_CACHE, ENV_SOURCE, FILE_NAMES, SOURCES, SPLIT_FILE
+
+from . import download, standin
+from .store import (
     DataFileError,
     DataUnavailableError,
     cache_dir,
@@ -58,7 +61,6 @@ from helpers.datafiles import (
     file_md5,
     intact_bytes,
 )
-from helpers.settings import BINNED_FILE, ENV_CACHE, ENV_SOURCE, FILE_NAMES, SOURCES, SPLIT_FILE
 
 __all__ = [
     "DataFileError",
@@ -201,7 +203,7 @@ def describe_source(source: str | None = None) -> str:
     if resolve_source(source) == "osf":
         return f"Data: the real recording of {settings.N_NEURONS:,} mouse V1 neurons (Stringer et al. 2021)."
     return (
-        f"Data: SIMULATED stand-in for the recording (helpers.synthetic, {standin_cache.label()}), "
+        f"Data: SIMULATED stand-in for the recording (helpers.data.synthetic, {standin.label()}), "
         "not real neurons."
     )
 
@@ -235,7 +237,7 @@ def fetch(name: str, source: str | None = None, dest: str | os.PathLike | None =
     _check_name(name)
     folder = Path(dest).expanduser().absolute() if dest is not None else cache_dir()
     path = _real_or_none(_requested(source), folder, lambda: _real_path(name, folder), "load_data")
-    return path if path is not None else standin_cache.ensure(name, folder)
+    return path if path is not None else standin.ensure(name, folder)
 
 
 def _load_arrays(name: str, source: str | None, loader: str) -> tuple[dict[str, np.ndarray], str]:
@@ -247,8 +249,8 @@ def _load_arrays(name: str, source: str | None, loader: str) -> tuple[dict[str, 
         fix = f"Delete {path} and run again to fetch it afresh."
     else:
         used = "synthetic"
-        payload, path = standin_cache.read(name, folder)
-        fix = f"Delete {path} to regenerate it; if that does not help, helpers.synthetic has a bug."
+        payload, path = standin.read(name, folder)
+        fix = f"Delete {path} to regenerate it; if that does not help, helpers.data.synthetic has a bug."
     try:
         with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
@@ -387,8 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         if paths is not None:
             kind, md5s = "osf (real data from OSF)", [download.REAL_FILES[name].md5 for name in FILE_NAMES]
         else:
-            paths = [standin_cache.ensure(name, folder) for name in FILE_NAMES]
-            kind, md5s = "synthetic (SIMULATED stand-in)", [standin_cache.recorded_md5(p) for p in paths]
+            paths = [standin.ensure(name, folder) for name in FILE_NAMES]
+            kind, md5s = "synthetic (SIMULATED stand-in)", [standin.recorded_md5(p) for p in paths]
     except (DataUnavailableError, DataFileError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -398,7 +400,3 @@ def main(argv: list[str] | None = None) -> int:
     if args.dest is not None:
         print(f"To use these files elsewhere: copy {folder} and set {ENV_CACHE} to its new location.")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

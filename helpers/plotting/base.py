@@ -1,7 +1,7 @@
 """Shared pieces of the course's figures: page geometry, colours, input checks and axes helpers.
 
-The figure functions themselves live in :mod:`helpers.plot_decoding`, :mod:`helpers.plot_weights`
-and :mod:`helpers.plot_responses`; notebooks reach all of them as ``plotting.<function>``.
+The figure functions themselves live in :mod:`helpers.plotting.decoding`, :mod:`helpers.plotting.weights`
+and :mod:`helpers.plotting.responses`; notebooks reach all of them as ``plotting.<function>``.
 
 Page geometry: a figure is shown at its pixel size (inches x ``FIGURE_DPI``) unless that is wider
 than the book's content column, where the browser shrinks it to ``BOOK_COLUMN_PX``. Figures are

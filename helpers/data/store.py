@@ -1,7 +1,7 @@
 """The two data files on disk, whichever source made them: where they live, what each must hold.
 
-Shared by the downloader of the real files (:mod:`helpers.download`), the cache of the simulated
-stand-in (:mod:`helpers.standin_cache`) and the loaders (:mod:`helpers.data`): the cache folder, the
+Shared by the downloader of the real files (:mod:`helpers.data.download`), the cache of the simulated
+stand-in (:mod:`helpers.data.standin`) and the loaders (:mod:`helpers.data`): the cache folder, the
 two errors, the content check, the md5 check and the per-folder lock.
 """
 

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from helpers import plot_base as base
+from . import base
 
 EXPLAINABLE_DISPLAY_RANGE = (-1.0, 2.0)
 GRATING_COLUMNS = 4

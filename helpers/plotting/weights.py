@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from scipy.ndimage import gaussian_filter1d
 
-from helpers import plot_base as base
+from . import base
 
 PREFERENCE_BIN_DEG = 5
 """Width of the preferred-orientation bins whose neurons' weights are averaged in the W_in panel."""

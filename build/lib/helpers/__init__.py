@@ -1,1 +1,0 @@
-"""Helpers for the course module: data, stimuli, training, metrics and plotting."""
