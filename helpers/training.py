@@ -556,7 +556,7 @@ def train_encoding_model(
         resp_test: (n_stimuli x n_neurons) held-out responses to the same stimuli.
         n_iter: number of gradient steps (>= 1).
         learning_rate, momentum: SGD step size (> 0) and momentum (in [0, 1)).
-        L2_penalty, L1_penalty: weights (>= 0) of ``sum(W**2)`` and of ``sum(|W|)`` (gradient ``sign(W)``).
+        L2_penalty, L1_penalty: factors (>= 0) of ``sum(W**2)`` and ``sum(|W|)`` (gradient ``sign(W)``).
         progress, print_every: progress bar and checkpoint lines, as for ``train``.
 
     Returns:
