@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers import training
+from helpers.settings import ENV_PROGRESS
 from helpers.training import History, get_device, stimulus_class, train, train_encoding_model
 
 LINE = re.compile(r"^iteration (\d+)/(\d+) \| train loss: (-?\d+\.\d{3})(?: \| test loss: (-?\d+\.\d{3}))?$")
@@ -24,7 +24,7 @@ LINE = re.compile(r"^iteration (\d+)/(\d+) \| train loss: (-?\d+\.\d{3})(?: \| t
 @pytest.fixture(autouse=True)
 def _progress_env_unset(monkeypatch):
     """Each test starts without NMA_DECODING_PROGRESS, whatever the caller's shell has."""
-    monkeypatch.delenv(training.ENV_PROGRESS, raising=False)
+    monkeypatch.delenv(ENV_PROGRESS, raising=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ def test_progress_false_writes_no_bar(capfd):
 
 
 def test_progress_env_var_zero_switches_bar_off(capfd, monkeypatch):
-    monkeypatch.setenv(training.ENV_PROGRESS, "0")
+    monkeypatch.setenv(ENV_PROGRESS, "0")
     run_small(print_every=0)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
@@ -329,7 +329,7 @@ def test_progress_on_by_default_and_argument_overrides_env(capfd, monkeypatch):
     run_small(print_every=0)
     err = capfd.readouterr().err
     assert "10/10" in err and "train loss" in err
-    monkeypatch.setenv(training.ENV_PROGRESS, "0")
+    monkeypatch.setenv(ENV_PROGRESS, "0")
     run_small(progress=True, print_every=0)
     assert "10/10" in capfd.readouterr().err
 
