@@ -62,8 +62,8 @@ def view(request, browser, site):
 
 
 def test_page_is_in_the_colour_mode_asked_for(view):
-    theme = view.page.evaluate("() => document.documentElement.dataset.theme")
-    assert theme == view.mode, f"{view.name}: asked for {view.mode} mode, the page shows {theme}"
+    shown = view.page.evaluate("() => ({...document.documentElement.dataset})")
+    assert shown["mode"] == shown["theme"] == view.mode, f"{view.name}: asked for {view.mode}, got {shown}"
     assert not view.external, f"{view.name}: requests to other hosts: {view.external}"
 
 
@@ -220,3 +220,25 @@ def test_wide_equations_scroll_with_a_visible_cue(view):
         assert squeezed >= 1, f"{view.name}: an equation squeezed into 4rem does not scroll"
     finally:
         page.evaluate(squeeze, [EQUATIONS, ""])
+
+
+def test_colour_mode_button_names_the_mode_it_is_in(view):
+    """Its icons are decoration; its name says the mode, and follows each click (runs last: it changes it)."""
+    page = view.page
+    button = page.locator(".theme-switch-button:visible").first
+    assert button.get_attribute("aria-label") == f"Color mode: {view.mode}"
+    icons = page.evaluate(
+        "() => [...document.querySelectorAll('.theme-switch-button .theme-switch')]"
+        ".map(i => i.getAttribute('aria-hidden') === 'true'"
+        " && !i.hasAttribute('title') && !i.querySelector('title'))"
+    )
+    assert icons and all(icons), f"{view.name}: a colour-mode icon is still announced: {icons}"
+    for _ in range(3):
+        button.click()
+        mode = page.evaluate("() => document.documentElement.dataset.mode")
+        want = {"auto": "system setting"}.get(mode, mode)
+        page.wait_for_function(
+            "(want) => document.querySelector('.theme-switch-button').getAttribute('aria-label') === want",
+            arg=f"Color mode: {want}",
+            timeout=2_000,
+        )
