@@ -4,8 +4,8 @@
  * - Figures a cell draws open full size on a click: each image is wrapped in a plain link to its own
  *   file, so it works with the keyboard, a middle click (new tab) and pinch-zoom on a phone.
  * - A figure or a display equation wider than the column scrolls sideways inside its own frame, and
- *   the frame fades on each side that hides more (classes nma-more-left / nma-more-right). An
- *   overflowing frame with nothing focusable in it becomes focusable, so the keyboard can scroll it.
+ *   the frame fades on each side that hides more (classes nma-more-left / nma-more-right). The keyboard
+ *   reaches each scroller through what it holds: a figure's link, MathJax's focusable formula.
  * - Accessible names that say what the controls show (axe-core rules label-content-name-mismatch and
  *   region): the theme's search field and colour-mode button, the solution toggles, the sidebar.
  */
@@ -16,33 +16,15 @@
   // badge) keeps its own link.
   const FIGURE_IMAGES = ".bd-article .cell_output img, .bd-article figure img";
   const DISPLAY_MATH = '.bd-article div.math mjx-container[display="true"]';
-  const FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
-
-  let framesLabelled = 0;
 
   /** Keep a frame's fade classes in step with how far its scroller can still scroll each way. */
-  function followScrolling(frame, scroller, what) {
+  function followScrolling(frame, scroller) {
     const update = () => {
       const hidden = scroller.scrollWidth - scroller.clientWidth;
       const overflows = hidden > 1;
       frame.classList.toggle("nma-overflows", overflows);
       frame.classList.toggle("nma-more-left", overflows && scroller.scrollLeft > 1);
       frame.classList.toggle("nma-more-right", overflows && scroller.scrollLeft < hidden - 1);
-      // Only a frame that scrolls is a tab stop, and only when nothing inside it can take the focus.
-      const ownStop = scroller.dataset.nmaTabStop === "1";
-      const focusable = scroller.matches(FOCUSABLE) || scroller.querySelector(FOCUSABLE);
-      if (overflows && !ownStop && !focusable) {
-        scroller.dataset.nmaTabStop = "1";
-        scroller.tabIndex = 0;
-        scroller.setAttribute("role", "region");
-        framesLabelled += 1; // landmarks need distinct names
-        scroller.setAttribute("aria-label", `${what} ${framesLabelled}, scrolls sideways`);
-      } else if (!overflows && ownStop) {
-        delete scroller.dataset.nmaTabStop;
-        scroller.removeAttribute("tabindex");
-        scroller.removeAttribute("role");
-        scroller.removeAttribute("aria-label");
-      }
     };
     scroller.addEventListener("scroll", update, { passive: true });
     const resized = new ResizeObserver(update);
@@ -73,7 +55,7 @@
       link.append(img, hint);
       scroller.append(link);
       frame.append(scroller, badge);
-      followScrolling(frame, scroller, "Figure");
+      followScrolling(frame, scroller);
     });
   }
 
@@ -84,7 +66,7 @@
       if (frame.classList.contains("nma-scroll-frame")) return;
       frame.classList.add("nma-scroll-frame", "nma-equation");
       container.classList.add("nma-scroll");
-      followScrolling(frame, container, "Equation");
+      followScrolling(frame, container);
     });
   }
 
