@@ -78,6 +78,15 @@ if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
   build_args=(--all)
 fi
 
+# Sphinx copies book/_static/ only when some page is out of date: after an edit there (CSS, JS) alone it
+# would report "no targets are out of date" and keep serving the old copy. Such an edit re-writes every
+# page (from the execution cache: seconds).
+static_stamp_file=_build/.static-inputs
+static_stamp=$(find book/_static -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$static_stamp_file" 2>/dev/null)" != "$static_stamp" ]; then
+  build_args=(--all)
+fi
+
 elapsed() {
   local ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
   printf '%d.%d s' $((ms / 1000)) $((ms % 1000 / 100))
@@ -89,5 +98,6 @@ if ! jupyter-book build . --builder html -W -n --keep-going "${build_args[@]}"; 
   exit 1
 fi
 echo "$stamp" > "$stamp_file"
+echo "$static_stamp" > "$static_stamp_file"
 touch "$ok_file"
 echo "book built in $(elapsed): $root/_build/html/index.html"

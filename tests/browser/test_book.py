@@ -1,60 +1,35 @@
 """The built web book, as a reader meets it: in Debian's Chromium, and as plain HTML.
 
 Needs a built book (`make book`, which `make test` runs before these tests) and /usr/bin/chromium
-(`scripts/install_browser.sh`). The site is served from _build/html on 127.0.0.1; every request to
-another host is blocked and reported. Screenshots of every page go to _build/screenshots/.
+(`scripts/install_system_deps.sh`). The site is served from _build/html on 127.0.0.1; every request to
+another host is blocked and reported. Each tutorial with its answers opened is photographed into
+_build/screenshots/ (test_reading.py takes every page at both widths, light and dark).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import threading
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 import yaml
+from book_site import (
+    HTML,
+    PAGES,
+    ROOT,
+    TUTORIALS,
+    block_other_hosts,
+    is_loopback,
+    require_build,
+    screenshot,
+    wait_until_drawn,
+)
 from bs4 import BeautifulSoup
 
-ROOT = Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
-SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 COLAB = "https://colab.research.google.com/github/"
-
-
-def _toc_pages() -> list[str]:
-    """Document names in reading order, from _toc.yml (root, then chapters)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf8"))
-    names = [toc["root"]]
-    for chapter in toc.get("chapters", []):
-        names.append(chapter["file"])
-    return [re.sub(r"\.(md|ipynb)$", "", name) for name in names]
-
-
-PAGES = _toc_pages()
-TUTORIALS = [name for name in PAGES if name.startswith("book/tutorials/")]
-
-
-def _require_build() -> None:
-    if not (HTML / "index.html").is_file():
-        pytest.fail(
-            f"{HTML / 'index.html'} is missing: run `make book` first (or `make test`, which builds it)"
-        )
 
 
 def _source_notebook(name: str) -> dict:
@@ -95,7 +70,7 @@ def _colab_url(name: str) -> str:
 
 @pytest.fixture(scope="module", params=PAGES)
 def soup(request):
-    _require_build()
+    require_build()
     path = HTML / f"{request.param}.html"
     assert path.is_file(), f"{path} was not built (it is in _toc.yml)"
     return request.param, BeautifulSoup(path.read_text(encoding="utf8"), "html.parser")
@@ -170,45 +145,13 @@ def test_math_is_rendered_by_the_local_mathjax(soup):
 
 
 def test_top_level_index_redirects_to_the_landing_page():
-    _require_build()
+    require_build()
     text = (HTML / "index.html").read_text(encoding="utf8")
     assert f"url={PAGES[0]}.html" in text, text
 
 
 # --------------------------------------------------------------------------------------------------
 # In Chromium
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="session")
-def site():
-    _require_build()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}/"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/install_browser.sh (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        # A new browser per session: Playwright gives it a fresh, empty profile in a temporary folder.
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @dataclass
@@ -222,11 +165,6 @@ class Visit:
     external: list[str] = field(default_factory=list)
 
 
-def _is_loopback(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("data", "blob", "about") or (parts.hostname or "") in LOOPBACK
-
-
 @pytest.fixture(scope="module", params=PAGES)
 def visit(request, browser, site):
     name = request.param
@@ -234,14 +172,7 @@ def visit(request, browser, site):
     page = context.new_page()
     v = Visit(name=name, url=urljoin(site, f"{name}.html"), page=page)
 
-    def route(route):
-        if _is_loopback(route.request.url):
-            route.continue_()
-        else:
-            v.external.append(route.request.url)
-            route.abort("blockedbyclient")
-
-    context.route("**/*", route)
+    block_other_hosts(context, v.external)
     page.on(
         "console",
         lambda msg: msg.type == "error" and v.console_errors.append(f"{msg.text} @ {msg.location['url']}"),
@@ -249,30 +180,14 @@ def visit(request, browser, site):
     page.on("pageerror", lambda exc: v.console_errors.append(f"uncaught: {exc}"))
     page.on(
         "requestfailed",
-        lambda req: _is_loopback(req.url) and v.failed.append(f"{req.url}: {req.failure}"),
+        lambda req: is_loopback(req.url) and v.failed.append(f"{req.url}: {req.failure}"),
     )
     page.on("response", lambda resp: resp.status >= 400 and v.bad_status.append(f"{resp.status} {resp.url}"))
 
     page.goto(v.url, wait_until="load")
-    page.wait_for_load_state("networkidle")
-    if page.locator(".math").count():
-        page.wait_for_function(
-            "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000
-        )
-        page.evaluate("() => MathJax.startup.promise")
-    # Bring every image in (in case any loads lazily), then wait for all to decode.
-    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
-    page.evaluate("() => Promise.all([...document.images].map(i => i.decode().catch(() => null)))")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    _screenshot(page, name)
+    wait_until_drawn(page)
     yield v
     context.close()
-
-
-def _screenshot(page, name: str, suffix: str = "") -> None:
-    # From the top and with nothing focused, so the sticky header and the skip link stay out of the way.
-    page.evaluate("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }")
-    page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '_')}{suffix}.png"), full_page=True)
 
 
 def test_every_image_loaded(visit):
@@ -327,7 +242,7 @@ def test_answer_dropdowns_open(visit):
     _, expected = _expected_counts(visit.name)  # {dropdown} answers
     _open_each(visit, "details.sd-dropdown", ".sd-summary-content", expected, "answer dropdown")
     if expected:
-        _screenshot(visit.page, visit.name, "-opened")
+        screenshot(visit.page, visit.name, "-opened")
 
 
 def test_colab_link_opens_this_pages_student_notebook(visit):
@@ -363,7 +278,7 @@ def test_no_console_errors_no_failed_or_outside_requests(visit):
 
 def test_book_exercises_every_interactive_check():
     """The per-page checks above count what each notebook asks for; make sure that is not nothing."""
-    _require_build()
+    require_build()
     assert TUTORIALS, "_toc.yml lists no tutorial pages"
     counts = [_expected_counts(name) for name in TUTORIALS]
     assert sum(t for t, _ in counts) > 0, "no solution toggle (hide-input cell) in any tutorial"
