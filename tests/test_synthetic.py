@@ -1,9 +1,9 @@
 """Tests of the synthetic stand-in (helpers/synthetic.py).
 
 Each published or measured number of the real recording that the stand-in is meant to meet (the
-data spec's table) is measured here on the generated files, with the tolerance it is met to. The
-full-size files are generated once per test session (module-scoped fixture); the tests of
-determinism and of the preprocessing use small populations.
+table in the docstring of helpers/synthetic.py, with its sources) is measured here on the generated
+files, with the tolerance it is met to. The full-size files are generated once per test session
+(module-scoped fixture); the tests of determinism and of the preprocessing use small populations.
 """
 
 from __future__ import annotations
@@ -140,12 +140,12 @@ def files():
 
 @pytest.fixture(scope="module")
 def resp1(files):
-    return files[synthetic.FILE_1DEG]["resp"]
+    return files[synthetic.BINNED_FILE]["resp"]
 
 
 @pytest.fixture(scope="module")
 def split(files):
-    f = files[synthetic.FILE_SPLIT]
+    f = files[synthetic.SPLIT_FILE]
     return f["resp_train"], f["resp_test"]
 
 
@@ -165,13 +165,13 @@ def small_trials():
 
 
 def test_files_have_the_real_names_keys_shapes_and_dtypes(files):
-    assert set(files) == {synthetic.FILE_1DEG, synthetic.FILE_SPLIT}
-    one = files[synthetic.FILE_1DEG]
+    assert set(files) == {synthetic.BINNED_FILE, synthetic.SPLIT_FILE}
+    one = files[synthetic.BINNED_FILE]
     assert set(one) == {"resp", "stimuli"}
     assert one["resp"].shape == (360, 23589) and one["resp"].dtype == np.float32
     assert one["stimuli"].dtype == np.float32
     np.testing.assert_array_equal(one["stimuli"], np.arange(360))
-    six = files[synthetic.FILE_SPLIT]
+    six = files[synthetic.SPLIT_FILE]
     assert set(six) == {"resp_train", "resp_test", "stimuli"}
     for key in ("resp_train", "resp_test"):
         assert six[key].shape == (60, 23589) and six[key].dtype == np.float32
@@ -189,7 +189,7 @@ def test_same_bytes_every_call_whatever_the_thread_count():
             for key, value in arrays.items():
                 assert value.tobytes() == again[name][key].tobytes(), (name, key, workers)
     other = synthetic.generate(dataclasses.replace(SMALL, seed=8), n_workers=1)
-    assert not np.array_equal(first[synthetic.FILE_1DEG]["resp"], other[synthetic.FILE_1DEG]["resp"])
+    assert not np.array_equal(first[synthetic.BINNED_FILE]["resp"], other[synthetic.BINNED_FILE]["resp"])
 
 
 def test_params_are_frozen_and_checked():
@@ -221,14 +221,14 @@ def test_files_are_single_trials_zscored_then_binned(small_trials):
     ori = small_trials.orientation_deg
     files = synthetic.generate(SMALL)
     one_deg = np.array([z[np.floor(ori) == b].mean(0) for b in range(360)])
-    np.testing.assert_allclose(files[synthetic.FILE_1DEG]["resp"], one_deg, atol=2e-5)
-    six = files[synthetic.FILE_SPLIT]
+    np.testing.assert_allclose(files[synthetic.BINNED_FILE]["resp"], one_deg, atol=2e-5)
+    six = files[synthetic.SPLIT_FILE]
     for half, key in ((0, "resp_train"), (1, "resp_test")):
         zh, oh = z[small_trials.half == half], ori[small_trials.half == half]
         expected = np.array([zh[np.floor(oh / 6) == b].mean(0) for b in range(60)])
         np.testing.assert_allclose(six[key], expected, atol=2e-5)
     # Binning before z-scoring would give every neuron SD 1 across bins; the right order gives far less.
-    assert np.median(files[synthetic.FILE_1DEG]["resp"].std(0)) < 0.6
+    assert np.median(files[synthetic.BINNED_FILE]["resp"].std(0)) < 0.6
 
 
 def test_both_files_come_from_the_same_trials(resp1, split):
@@ -301,7 +301,7 @@ def test_preferred_orientations_are_uniform(resp1):
 def test_tuning_is_double_peaked_with_the_second_peak_usually_lower(split, reliability):
     """Preferred 6-degree bin from resp_train; both peaks read off resp_test (independent trials).
 
-    The real recording's direction selectivity is not in the spec; the design gives a median
+    Direction selectivity was not published for this recording; the design gives a median
     second-to-first peak ratio of about 0.5.
     """
     train, test = split
@@ -362,7 +362,7 @@ def test_value_range(split):
 
 def test_tutorial_mse_decoder_learns_like_on_the_real_data(resp1, files):
     """Each checkpoint within a factor 1.5 of the real loss (faster early, slower late), decreasing."""
-    losses = tutorial_mse_decoder_losses(resp1, files[synthetic.FILE_1DEG]["stimuli"])
+    losses = tutorial_mse_decoder_losses(resp1, files[synthetic.BINNED_FILE]["stimuli"])
     values = [losses[i] for i in sorted(REAL_MSE_DECODER_LOSS)]
     assert all(later < earlier for earlier, later in zip(values, values[1:], strict=False))
     for iteration, real in REAL_MSE_DECODER_LOSS.items():
