@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from notebook_gen import book_cells  # noqa: E402
 
-HTML = ROOT / "_build" / "html"
+HTML = ROOT / "_build" / "html" / "book"
 STEMS = ["01_decoding", "02_encoding"]
 BADGE = "colab-badge.svg"  # the only image that is a link, not a figure
 
