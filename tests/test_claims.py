@@ -105,6 +105,7 @@ def test_a_claim_fails_on_data_that_contradict_the_prose():
                                                 "circ_error_mse": wrapped})
 
 
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")
 def test_the_two_peaks_claim_fails_on_single_peaked_tuning():
     """Tutorial 2's two-peak claim: double-peaked curves with unequal peaks pass, single peaks fail."""
     import torch
