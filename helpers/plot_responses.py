@@ -209,5 +209,5 @@ def plot_fraction_explainable(fraction, ax=None) -> Figure:
     n_left_out = values.size - finite.size
     if n_left_out:
         notes.append(f"{n_left_out} without a positive ceiling left out")
-    ax.set_title("; ".join(notes), fontsize="medium")
+    ax.set_title("\n".join(notes), fontsize="medium")  # one note a line: the title stays in the column
     return fig

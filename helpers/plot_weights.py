@@ -48,22 +48,32 @@ def preference_profile(W_in: np.ndarray, preferred_deg: np.ndarray, bin_deg: flo
     return np.linspace(0, 360, n_bins + 1), profile
 
 
+NEAR_SILENT_FRACTION = 0.1
+"""Units whose largest weight (or activity) is under this fraction of the largest unit's are listed
+last: they hardly learned, and where their noise peaks says nothing."""
+
+
+def _order_by_peak(values: np.ndarray) -> np.ndarray:
+    """Rows of (hidden x columns) ``values`` by the column of their maximum; near-silent rows last."""
+    peak = values.argmax(axis=1).astype(float)
+    largest = values.max(axis=1)
+    peak[~(largest > NEAR_SILENT_FRACTION * max(largest.max(), 0.0))] = np.inf
+    return np.argsort(peak, kind="stable")
+
+
 def order_by_weighted_preference(profile: np.ndarray) -> np.ndarray:
     """Hidden units in the order of the preferred orientation they weigh most positively.
 
     A unit's drive ``W_in r`` peaks at gratings that excite the neurons it weighs most, so this is
     (up to the ReLU) the orientation it responds to most. ``profile`` is (hidden x bins) from
-    :func:`preference_profile`; returns a permutation of the hidden units.
+    :func:`preference_profile`; returns a permutation of the hidden units, near-silent ones last.
     """
-    smoothed = gaussian_filter1d(np.nan_to_num(profile), 1.0, axis=1, mode="wrap")
-    return np.argsort(smoothed.argmax(axis=1), kind="stable")
+    return _order_by_peak(gaussian_filter1d(np.nan_to_num(profile), 1.0, axis=1, mode="wrap"))
 
 
 def order_by_response(activity: np.ndarray) -> np.ndarray:
-    """Hidden units by the stimulus (column of ``activity``) they respond to most; silent ones last."""
-    peak = activity.argmax(axis=1).astype(float)
-    peak[~(activity.max(axis=1) > 0)] = np.inf
-    return np.argsort(peak, kind="stable")
+    """Hidden units by the stimulus (column of ``activity``) they respond to most; near-silent last."""
+    return _order_by_peak(activity)
 
 
 def _label_hidden_rows(ax: Axes, order: np.ndarray, title: str, ordered_by: str | None) -> None:
@@ -124,7 +134,7 @@ def _draw_output_weights(ax: Axes, W_out: np.ndarray, order: np.ndarray) -> None
         ax.set_xticks([])
         ax.set_xlabel("output")
     else:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(n_outputs, 5)))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(n_outputs, 4)))
         ax.set_xlabel("output class")
     ax.set_yticks(np.arange(order.size))
     ax.set_yticklabels([])

@@ -104,8 +104,8 @@ class DeepNetReLU(nn.Module):
         return self.out_layer(torch.relu(self.in_layer(r)))
 
 
-def tutorial_mse_decoder_losses(resp: np.ndarray, stimuli: np.ndarray) -> dict[int, float]:
-    """Train the tutorial's MSE decoder exactly as the tutorial does; loss at iterations 10..50."""
+def tutorial_mse_decoder(resp: np.ndarray, stimuli: np.ndarray) -> tuple[DeepNetReLU, dict[int, float]]:
+    """Train the tutorial's MSE decoder exactly as the tutorial does: (network, loss at iterations 10..50)."""
     resp_all = torch.tensor(resp, dtype=torch.float32)
     stimuli_all = torch.tensor(stimuli, dtype=torch.float32).unsqueeze(1)
     np.random.seed(4)
@@ -125,7 +125,27 @@ def tutorial_mse_decoder_losses(resp: np.ndarray, stimuli: np.ndarray) -> dict[i
         optimizer.step()
         if (i + 1) % 10 == 0:
             losses[i + 1] = loss.item()
-    return losses
+    return net, losses
+
+
+def second_weight_group(W_in: np.ndarray, preferred_deg: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """How strongly each active hidden unit weighs a second group of neurons 180 degrees from its first.
+
+    What a reader of the sorted-W_in figure looks at: the mean input weight of the neurons in each
+    5-degree bin of preferred orientation (smoothed over +-1 bin); the first group is the highest
+    bin; the second group is the highest bin within 30 degrees of the opposite orientation.
+
+    Returns, per active unit, second / first (1: two equal groups 180 degrees apart; <= 0: none).
+    """
+    n_bins = 72
+    bins = (preferred_deg // 5).astype(int) % n_bins
+    counts = np.bincount(bins, minlength=n_bins)
+    profile = np.stack([np.bincount(bins, weights=row, minlength=n_bins) / counts for row in W_in[active]])
+    profile = gaussian_filter1d(profile, 1, axis=1, mode="wrap")
+    first = profile.argmax(1)
+    near_opposite = (first[:, None] + n_bins // 2 + np.arange(-6, 7)[None, :]) % n_bins
+    rows = np.arange(profile.shape[0])[:, None]
+    return profile[rows, near_opposite].max(1) / profile[rows[:, 0], first]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,6 +167,11 @@ def resp1(files):
 def split(files):
     f = files[synthetic.SPLIT_FILE]
     return f["resp_train"], f["resp_test"]
+
+
+@pytest.fixture(scope="module")
+def mse_decoder(resp1, files):
+    return tutorial_mse_decoder(resp1, files[synthetic.BINNED_FILE]["stimuli"])
 
 
 @pytest.fixture(scope="module")
@@ -360,9 +385,9 @@ def test_value_range(split):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_tutorial_mse_decoder_learns_like_on_the_real_data(resp1, files):
+def test_tutorial_mse_decoder_learns_like_on_the_real_data(mse_decoder):
     """Each checkpoint within a factor 1.5 of the real loss (faster early, slower late), decreasing."""
-    losses = tutorial_mse_decoder_losses(resp1, files[synthetic.BINNED_FILE]["stimuli"])
+    _, losses = mse_decoder
     values = [losses[i] for i in sorted(REAL_MSE_DECODER_LOSS)]
     assert all(later < earlier for earlier, later in zip(values, values[1:], strict=False))
     for iteration, real in REAL_MSE_DECODER_LOSS.items():
@@ -382,3 +407,21 @@ def test_population_precision_is_information_limited():
     no_jitter_all = synthetic.linear_fisher_threshold_deg(no_jitter)
     assert quarter / threshold < 0.8 * quarter_no_jitter / no_jitter_all
     assert math.isclose(quarter_no_jitter / no_jitter_all, 2, rel_tol=0.15)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met: on the stand-in each active hidden unit of the MSE decoder weighs one group "
+    "(median second/first 0.06); the recording shows two groups 180 degrees apart",
+)
+def test_active_hidden_units_weigh_two_groups_180_degrees_apart(resp1, files, mse_decoder):
+    """Real (the tutorial's text on the recording): each active unit weighs two groups 180 deg apart."""
+    net, _ = mse_decoder
+    stimuli = files[synthetic.BINNED_FILE]["stimuli"]
+    preferred = stimuli[gaussian_filter1d(resp1, 5, axis=0, mode="wrap").argmax(0)]  # as the tutorial
+    with torch.no_grad():
+        activity = torch.relu(net.in_layer(torch.tensor(resp1))).numpy()  # (stimuli, hidden)
+    active = activity.max(0) > 0.1 * activity.max()
+    ratio = second_weight_group(net.in_layer.weight.detach().numpy(), preferred, active)
+    assert active.sum() >= 5
+    assert np.median(ratio) > 0.5, np.round(ratio, 2)
