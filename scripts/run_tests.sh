@@ -15,7 +15,7 @@ echo "== lint"
 ruff check .
 
 echo "== unit tests"
-pytest tests --ignore=tests/browser -p no:cacheprovider
+pytest tests --ignore=tests/browser --ignore=tests/test_book_html.py -p no:cacheprovider
 
 echo "== solution notebooks, end to end"
 pytest --nbmake --nbmake-timeout=1800 solutions -p no:cacheprovider
@@ -23,5 +23,5 @@ pytest --nbmake --nbmake-timeout=1800 solutions -p no:cacheprovider
 echo "== the book"
 bash scripts/build_book.sh
 
-echo "== the book in a browser"
-pytest tests/browser -p no:cacheprovider
+echo "== the book in a browser, and its pages as HTML"
+pytest tests/browser tests/test_book_html.py -p no:cacheprovider

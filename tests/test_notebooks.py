@@ -32,7 +32,7 @@ mk = importlib.util.module_from_spec(_spec)
 sys.modules["make_notebooks"] = mk
 _spec.loader.exec_module(mk)  # the command line; it puts its package, scripts/notebook_gen, on sys.path
 
-from notebook_gen import rules  # noqa: E402
+from notebook_gen import book_cells, rules  # noqa: E402
 from notebook_gen.notebooks import LOCAL_BADGE  # noqa: E402
 
 from helpers import exercises  # noqa: E402
@@ -278,7 +278,9 @@ def test_book_page_shows_starting_code_then_the_hidden_solution(project):
     assert stub.cell_type == "markdown" and stub.id == "ex-preferred" + rules.STUB_SUFFIX
     body = strip_placeholders(PREFERRED_STUDENT)
     assert f"```python\n{body}\n```" in stub.source
-    assert solution.source == PREFERRED and "hide-input" in solution.metadata["tags"]
+    revealed = PREFERRED.replace("    # BEGIN SOLUTION\n", "").replace("    # END SOLUTION\n", "")
+    assert solution.source == revealed.replace("# TODO: ", "# ") and "hide-input" in solution.metadata["tags"]
+    assert solution.metadata["mystnb"]["code_prompt_show"] == "Show solution"
 
     answer = cell_by_id(page, "answer-1").source
     # the answer holds a triple-backtick fence, so the dropdown's fence is longer
@@ -549,7 +551,8 @@ def test_a_new_exercise_needs_a_registry_entry_and_no_change_to_the_generator(tm
     with pytest.raises(NotImplementedError, match="Exercise 'double': return twice x"):
         exec(compile(source, "cell", "exec"), {})
     page = nbformat.reads(files[root / "book/tutorials/03_toy.ipynb"].decode(), as_version=4)
-    assert cell_by_id(page, "ex-double").source == TOY_SOLUTION
+    revealed = [line for line in TOY_SOLUTION.split("\n") if line.strip() not in (rules.BEGIN, rules.END)]
+    assert cell_by_id(page, "ex-double").source == "\n".join(revealed).replace("# TODO: ", "# ")
     # In another notebook than its registry entry says, it is refused.
     registry["double"] = dataclasses.replace(TOY, notebook="01_decoding")
     assert "exercise 'double' belongs to 01_decoding, not 03_toy" in generate_error(root)
@@ -909,7 +912,8 @@ def restore(student: str, solution: str) -> str:
 def test_restoring_stubs_gives_back_the_solution_cell_for_cell(stem):
     solution = read(ROOT / f"solutions/{stem}.ipynb")
     student = read(ROOT / f"book/student/{stem}.ipynb")
-    kept = [cell for cell in solution.cells if "answer" not in cell.metadata.get("tags", [])]
+    dropped = ("answer", "claim")
+    kept = [cell for cell in solution.cells if not set(dropped) & set(cell.metadata.get("tags", []))]
     got = [cell for cell in student.cells if cell.id != rules.BADGE_CELL_ID]
     assert [cell.id for cell in got] == [cell.id for cell in kept]
     for mine, theirs in zip(got, kept, strict=True):
@@ -930,19 +934,32 @@ def test_book_page_hides_solutions_and_answers_behind_a_click(stem):
     student = read(ROOT / f"book/student/{stem}.ipynb")
     page = read(ROOT / f"book/tutorials/{stem}.ipynb")
     by_id = {cell.id: position for position, cell in enumerate(page.cells)}
+    captions = book_cells.figure_captions(solution.cells, stem)
+    moved = {caption.markdown_index: caption for caption in captions.values()}
     assert page.cells[1].id == rules.LINKS_CELL_ID
     assert f"{{download}}`student notebook <../student/{stem}.ipynb>`" in page.cells[1].source
     assert "](../_static/colab-badge.svg)" in page.cells[1].source
-    for cell in solution.cells:
+    for index, cell in enumerate(solution.cells):
+        if index in moved and not moved[index].rest:
+            assert cell.id not in by_id  # a caption alone in its cell moves into the figure's metadata
+            continue
         mine = page.cells[by_id[cell.id]]
         tags = mine.metadata.get("tags", [])
-        if "setup" in cell.metadata.get("tags", []):
+        if index in captions:
+            assert mine.metadata["mystnb"]["figure"]["caption"] == captions[index].text
+        if index in moved:
+            assert mine.source == moved[index].rest
+        elif "setup" in cell.metadata.get("tags", []):
             assert "remove-cell" in tags
         elif "answer" in cell.metadata.get("tags", []):
             assert re.fullmatch(r"(`{3,})\{dropdown\} Model answer\n.*\n\1", mine.source, flags=re.DOTALL)
             assert cell.source.strip() in mine.source
+        elif "claim" in cell.metadata.get("tags", []):
+            assert mine.source == cell.source and "remove-cell" in tags
         elif "exercise" in cell.metadata:
-            assert mine.source == cell.source and "hide-input" in tags
+            assert "hide-input" in tags and mine.metadata["mystnb"]["code_prompt_show"] == "Show solution"
+            assert "# BEGIN SOLUTION" not in mine.source and "# END SOLUTION" not in mine.source
+            assert "# TODO:" not in mine.source
             stub = page.cells[by_id[cell.id] - 1]
             student_source = next(c.source for c in student.cells if c.id == cell.id)
             body = strip_placeholders(student_source)

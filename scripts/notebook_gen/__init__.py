@@ -4,6 +4,8 @@
 - ``repository``: the repository address from ``_config.yml`` (the Colab links and the install line).
 - ``exercise_cells``: one exercise cell -> its student version (stubs and placeholders).
 - ``notebooks``: one solution notebook, checked -> its student notebook and its book page.
+- ``book_cells``: what differs on a book page: revealed solutions ("Show solution"), figure captions as
+  myst-nb figure options, hidden claim cells.
 
 The exercises themselves, and the notebook each belongs to, come from ``helpers.exercises``.
 """

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from helpers import exercises
+from notebook_gen import book_cells
 from notebook_gen.exercise_cells import ExerciseCell, make_exercise_cell
 from notebook_gen.repository import Repository, read_repository
 from notebook_gen.rules import (
@@ -243,7 +244,7 @@ def make_student(solution: Solution, repo: Repository) -> nbformat.NotebookNode:
     """The student notebook: stubs and placeholders, no answers, a Colab badge after the title."""
     cells = []
     for index, cell in enumerate(solution.nb.cells):
-        if "answer" in _tags(cell):
+        if "answer" in _tags(cell) or book_cells.is_claim_cell(cell):
             continue
         if index == solution.setup_index:
             cells.append(_setup_cell(cell, repo))
@@ -259,7 +260,14 @@ def make_student(solution: Solution, repo: Repository) -> nbformat.NotebookNode:
 
 
 def make_book_page(solution: Solution, repo: Repository) -> nbformat.NotebookNode:
-    """The web page: the solution with exercises shown as starting code, then the hidden solution."""
+    """The web page: the solution with exercises shown as starting code, then the hidden solution.
+
+    Figures carry their captions (myst-nb figure options; the caption paragraph leaves its markdown
+    cell, which is dropped when nothing else is in it), claim cells are hidden.
+    """
+    rel = f"solutions/{solution.path.name}"
+    captions = book_cells.figure_captions(solution.nb.cells, rel)
+    moved = {caption.markdown_index: caption for caption in captions.values()}
     cells = []
     for index, cell in enumerate(solution.nb.cells):
         if index == solution.setup_index:
@@ -268,11 +276,19 @@ def make_book_page(solution: Solution, repo: Repository) -> nbformat.NotebookNod
             cells.append(cell)
             continue
         cell = _clean_cell(cell)
+        if index in moved:
+            if not moved[index].rest:
+                continue
+            cell.source = moved[index].rest
         if "answer" in _tags(cell):
             cell.source = _fence(cell.source, "{dropdown} Model answer")
+        if book_cells.is_claim_cell(cell):
+            _add_tag(cell, book_cells.HIDDEN_CELL_TAG)
+        if index in captions:
+            book_cells.page_figure_cell(cell, captions[index])
         if index in solution.exercise_cells:
             cells.append(_starting_code_cell(solution.exercise_cells[index], cell.id))
-            _add_tag(cell, "hide-input")
+            book_cells.page_solution_cell(cell, f"{rel}, cell {index}")
         cells.append(cell)
         if index == 0:
             cells.append(_student_links_cell(solution.stem, repo))
