@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import hashlib
 import importlib.util
 import json
 import os
@@ -65,11 +66,18 @@ from helpers.files import atomic_write, python_source
 
 __all__ = [
     "ExportError",
+    "ExerciseCell",
+    "CourseNotebook",
+    "load_generator",
     "read_course",
+    "dumps",
     "nbgrader_notebook",
     "nbgrader_config",
     "export_nbgrader",
+    "otter_assignment_config",
     "otter_master",
+    "find_otter",
+    "run_otter_assign",
     "export_otter",
     "main",
 ]
@@ -107,7 +115,7 @@ def load_generator(root: Path) -> ModuleType:
             f"{path} not found: run the export from a checkout of the course repository "
             "(or pass --root to point at one)."
         )
-    name = f"_course_generator_{abs(hash(str(path.resolve())))}"
+    name = "_course_generator_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -238,9 +246,9 @@ def _marked_source(entry: ExerciseCell, source: str, begin_lines, end_lines) -> 
     return "\n".join(out + lines[position:])
 
 
-def _fresh_check_lines(exercise: exercises.Exercise, result: str, indent: str = "") -> list[str]:
-    """Code that checks the exercise on inputs drawn now (unseeded) and leaves the verdict in ``result``."""
-    name, obj = exercise.name, exercise.object_name
+def _fresh_check_lines(exercise: exercises.Exercise, result: str, obj: str, indent: str = "") -> list[str]:
+    """Code checking ``obj`` (an expression) on inputs drawn now, unseeded; the verdict goes to ``result``."""
+    name = exercise.name
     lines = [
         "import numpy as np",
         "from helpers import checks",
@@ -305,7 +313,7 @@ def _nbgrader_tests_cell(exercise: exercises.Exercise):
             f"# Autograder test of exercise '{exercise.name}' ({exercise.points} points): at grading time it",
             f"# runs your `{exercise.object_name}` on inputs drawn then. Keep this cell as it is.",
             HIDDEN_BEGIN,
-            *_fresh_check_lines(exercise, result),
+            *_fresh_check_lines(exercise, result, exercise.object_name),
             f"print({result}.message)",
             f"if not {result}:",
             f"    raise AssertionError({result}.reason)",
@@ -410,8 +418,7 @@ def _otter_test_cell(exercise: exercises.Exercise, hidden: bool):
     """An exception-based test: the self-check's fixed inputs (public, 0 points) or fresh ones (hidden)."""
     name, obj = exercise.name, exercise.object_name
     if hidden:
-        body = _fresh_check_lines(exercise, "result", indent="    ")
-        body = [line.replace(f", {obj}, ", f', env["{obj}"], ') for line in body]
+        body = _fresh_check_lines(exercise, "result", f'env["{obj}"]', indent="    ")
     else:
         body = ["    from helpers import checks", "", f'    result = checks.check("{name}", env["{obj}"])']
     config = {"hidden": hidden, "points": exercise.points if hidden else 0}
