@@ -3,41 +3,34 @@
     python -m helpers.export nbgrader OUT [--assignment NAME]
     python -m helpers.export otter OUT [--otter PATH] [--no-assign] [--no-run-tests]
 
-Both are built from the solution notebooks (``solutions/*.ipynb``, the one source of truth; rules in
-docs/notebooks.md) and the exercise registry (:mod:`helpers.exercises`, which sets each exercise's
-points).
+Both are built from the solution notebooks (``solutions/*.ipynb``, rules in docs/notebooks.md) and
+the exercise registry (:mod:`helpers.exercises`, which sets each exercise's points).
 
 **nbgrader** writes a course folder: ``OUT/nbgrader_config.py`` (only when there is none: an
-instructor's edits are kept) and ``OUT/source/<assignment>/<notebook>.ipynb``. In each notebook:
+instructor's edits are kept) and ``OUT/source/<assignment>/<notebook>.ipynb``, in which
 
-- every exercise cell is an *autograded answer* cell (``solution``); its solution blocks are marked
-  with nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION``, so ``nbgrader generate_assignment``
-  replaces them with ``raise NotImplementedError()`` under the exercise's ``# TODO:`` line;
-- right after it comes a locked *autograder tests* cell worth the exercise's points. Its test sits in
-  nbgrader's hidden-tests region (``### BEGIN HIDDEN TESTS``), so the student release shows only a
-  comment: at grading time it draws fresh inputs (``checks.make_inputs`` with an unseeded generator)
-  and runs ``checks.check`` on the student's function or class, failing with the check's reason;
-- every other cell is read-only (``locked``), so ``nbgrader autograde`` restores it from the source;
-  the model answers to "Think!" questions (cells tagged ``answer``) are left out, as in the student
-  notebooks.
+- every exercise cell is an *autograded answer* cell, its blocks marked with nbgrader's ``### BEGIN
+  SOLUTION`` / ``### END SOLUTION`` (``generate_assignment`` puts ``raise NotImplementedError()``
+  under the block's ``# TODO:`` line);
+- right after it, a locked *autograder tests* cell worth the exercise's points, its test in nbgrader's
+  hidden-tests region (the release shows a comment only): at grading time it draws fresh inputs
+  (``checks.make_inputs``, unseeded) and runs ``checks.check`` on the student's object;
+- every other cell is read-only (``locked``: ``autograde`` restores it from the source); the model
+  answers (cells tagged ``answer``) are left out, as in the student notebooks.
 
-**otter** writes, per notebook, an otter-assign master notebook ``OUT/<notebook>/<notebook>.ipynb``
-in otter's v1 format (raw boundary cells): an ``# ASSIGNMENT CONFIG`` cell, then for each exercise a
-question (``# BEGIN QUESTION``, name and points) whose solution cell keeps the exercise cell (each
-block becomes ``# BEGIN SOLUTION NO PROMPT`` ... ``# END SOLUTION`` followed by a prompt raising
-``NotImplementedError`` with the TODO sentence) and whose tests are exception-based: a public one
-(0 points, the self-check's fixed inputs, what ``grader.check`` shows the student) and a hidden one
-worth the points (fresh inputs). Then it runs ``otter assign`` on it, which writes
-``OUT/<notebook>/dist/student/`` (the student notebook) and ``OUT/<notebook>/dist/autograder/``
-(the solution notebook and the Gradescope autograder zip). ``otter`` must be installed (see
-requirements-graders.txt); ``--otter`` points at it, ``--no-assign`` writes the master notebooks only.
+**otter** writes per notebook a master notebook ``OUT/<notebook>/<notebook>.ipynb`` in otter-assign's
+v1 format: an ``# ASSIGNMENT CONFIG`` raw cell, then per exercise a question (name, points) whose
+solution cell is the exercise cell (each block as ``# BEGIN SOLUTION NO PROMPT`` ... ``# END
+SOLUTION`` and a prompt raising ``NotImplementedError`` with the TODO sentence) and whose two
+exception-based tests are a public one (0 points, the self-check's fixed inputs: what ``grader.check``
+shows) and a hidden one worth the points (fresh inputs). Then ``otter assign`` (see
+requirements-graders.txt; ``--otter`` points at it) writes ``OUT/<notebook>/dist/student/`` and
+``dist/autograder/`` (solution notebook, Gradescope autograder zip); ``--no-assign`` skips it.
 
-Every notebook is built in memory first, so a solution notebook that breaks a rule stops the export
-with its cell and the fix before anything is written. Each file is written atomically; otter's output
-replaces ``dist/`` only once ``otter assign`` has succeeded.
-
-Both tools run the student's code in the same kernel as the tests: a student can redefine ``checks``
-or the test's names. ``python -m helpers.grade`` is the stricter grader (see the README).
+Every notebook is built in memory first: a solution notebook breaking a rule stops the export, naming
+the cell and the fix, before anything is written. Files are written atomically; ``dist/`` is replaced
+only once ``otter assign`` has succeeded. Both tools run the student's code in the kernel that runs
+the tests (a student can redefine ``checks``): ``python -m helpers.grade`` is the stricter grader.
 """
 
 from __future__ import annotations
@@ -580,7 +573,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path in written:
         print(f"wrote {path}")
+    print(_next_steps(args))
     return 0
+
+
+def _next_steps(args) -> str:
+    if args.tool == "nbgrader":
+        return (
+            f"next, in {args.out}: nbgrader generate_assignment {args.assignment}, release it; once the "
+            f"submissions are collected: nbgrader autograde {args.assignment}, nbgrader export, "
+            f"nbgrader generate_feedback {args.assignment}"
+        )
+    if args.no_assign:
+        return f"next: otter assign {args.out}/<notebook>/<notebook>.ipynb {args.out}/<notebook>/dist"
+    return (
+        f"next: give students {args.out}/<notebook>/dist/student/<notebook>.ipynb and upload "
+        f"{args.out}/<notebook>/dist/autograder/*.zip as the Gradescope autograder; to grade one here: "
+        "otter run -a <that zip> <submission.ipynb>"
+    )
 
 
 if __name__ == "__main__":
