@@ -16,7 +16,8 @@ instructor's edits are kept) and ``OUT/source/<assignment>/<notebook>.ipynb``, i
   hidden-tests region (the release shows a comment only): at grading time it draws fresh inputs
   (``checks.make_inputs``, unseeded) and runs ``checks.check`` on the student's object;
 - every other cell is read-only (``locked``: ``autograde`` restores it from the source); the model
-  answers (cells tagged ``answer``) are left out, as in the student notebooks.
+  answers (cells tagged ``answer``) and the book's own checks of its claims (cells tagged
+  ``remove-cell``) are left out: the graders run the notebook to grade it, not to test the book.
 
 **otter** writes per notebook a master notebook ``OUT/<notebook>/<notebook>.ipynb`` in otter-assign's
 v1 format: an ``# ASSIGNMENT CONFIG`` raw cell, then per exercise a question (name, points) whose
@@ -39,6 +40,7 @@ import argparse
 import ast
 import copy
 import hashlib
+import importlib
 import importlib.util
 import json
 import os
@@ -49,7 +51,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 
 import nbformat
 import yaml
@@ -77,6 +79,17 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = Path("scripts") / "make_notebooks.py"
+# What the export uses of the generator's package (scripts/notebook_gen/), and the module of each.
+GENERATOR_NAMES = {
+    "NotebookError": "rules",
+    "SETUP_PLACEHOLDER": "rules",
+    "read_repository": "repository",
+    "find_blocks": "exercise_cells",
+    "assigned_names": "exercise_cells",
+    "placeholder_lines": "exercise_cells",
+    "read_solution": "notebooks",
+    "solution_paths": "notebooks",
+}
 
 NBGRADER_SCHEMA_VERSION = 3
 NBGRADER_BEGIN, NBGRADER_END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -91,6 +104,8 @@ CELL_TIMEOUT_SECONDS = 900
 GRADING_PYTHON = "3.11"
 OTTER_LINE_MARKERS = re.compile(r"#\s?SOLUTION|#\s*(IGNORE|SEED|BEGIN PROMPT|END PROMPT)\s*$")
 VOLATILE_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
+# Cells no export carries: the model answers, and the book's checks of what its text claims.
+LEFT_OUT_TAGS = ("answer", "remove-cell")
 
 
 class ExportError(Exception):
@@ -100,8 +115,14 @@ class ExportError(Exception):
 # ------------------------------------------------------------------ reading the solution notebooks
 
 
-def load_generator(root: Path) -> ModuleType:
-    """``scripts/make_notebooks.py`` of ``root``: the rules of docs/notebooks.md live there, once."""
+def load_generator(root: Path) -> SimpleNamespace:
+    """The notebook generator of ``root`` (the rules of docs/notebooks.md live there, once).
+
+    ``scripts/make_notebooks.py`` is run as a module (it puts ``scripts/`` on ``sys.path``), then the
+    names the export uses are taken from its package ``notebook_gen``: ``read_repository``,
+    ``read_solution``, ``solution_paths``, ``find_blocks``, ``assigned_names``, ``placeholder_lines``,
+    ``NotebookError``, ``SETUP_PLACEHOLDER``.
+    """
     path = root / GENERATOR
     if not path.is_file():
         raise ExportError(
@@ -109,17 +130,18 @@ def load_generator(root: Path) -> ModuleType:
             "(or pass --root to point at one)."
         )
     name = "_course_generator_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there while the script runs
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up there while the script runs
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    parts = set(GENERATOR_NAMES.values())
+    modules = {part: importlib.import_module(f"notebook_gen.{part}") for part in parts}
+    return SimpleNamespace(**{key: getattr(modules[part], key) for key, part in GENERATOR_NAMES.items()})
 
 
 @dataclass(frozen=True)
@@ -145,8 +167,8 @@ class CourseNotebook:
 
     Attributes:
         stem: e.g. ``"01_decoding"``.
-        cells: the solution's cells without outputs, answer cells left out (copies; ids kept), the
-            setup cell installing the repository's address from _config.yml.
+        cells: the solution's cells without outputs, cells tagged ``LEFT_OUT_TAGS`` left out (copies;
+            ids kept), the setup cell installing the repository's address from _config.yml.
         exercise_cells: position in ``cells`` -> the exercise defined there.
         pip_address: what installs the helpers package (``git+<url>@<branch>``, from _config.yml).
     """
@@ -182,16 +204,16 @@ def read_course(root: Path = ROOT) -> list[CourseNotebook]:
     return [_course_notebook(generator, solution, repo.pip_address) for solution in solutions]
 
 
-def _course_notebook(generator: ModuleType, solution, pip_address: str) -> CourseNotebook:
+def _course_notebook(generator: SimpleNamespace, solution, pip_address: str) -> CourseNotebook:
     cells, exercise_cells = [], {}
     for index, cell in enumerate(solution.nb.cells):
-        if "answer" in cell.metadata.get("tags", []):
+        if index != solution.setup_index and set(LEFT_OUT_TAGS) & set(cell.metadata.get("tags", [])):
             continue
         cell = _clean(cell)
         if index == solution.setup_index:
             cell.source = cell.source.replace(generator.SETUP_PLACEHOLDER, pip_address)
-        if index in solution.exercises:
-            exercise = _registered(solution.exercises[index].name, solution.stem)
+        if index in solution.exercise_cells:
+            exercise = _registered(solution.exercise_cells[index].name, solution.stem)
             where = f"solutions/{solution.stem}.ipynb, cell {index}"
             blocks = tuple(
                 (block.begin, block.end, block.indent, block.todo)

@@ -171,6 +171,21 @@ def test_nbgrader_hidden_test_passes_the_solution_and_fails_a_wrong_answer(name,
                 exec(test_code, namespace)  # noqa: S102
 
 
+def test_both_exports_leave_out_the_books_own_checks_of_its_claims(tmp_path):
+    root = copy_course(tmp_path / "repo")
+    path = root / "solutions" / "01_decoding.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    claim = nbformat.v4.new_code_cell("assert 0.9 < 1.0, 'the book claims a fraction correct above 0.9'")
+    claim.metadata["tags"] = ["remove-cell"]
+    nb.cells.insert(len(nb.cells) - 1, claim)
+    nbformat.write(nb, path)
+    (notebook,) = [n for n in export.read_course(root) if n.stem == "01_decoding"]
+    for exported in (export.nbgrader_notebook(notebook), export.otter_master(notebook)):
+        sources = [cell.source for cell in exported.cells]
+        assert claim.source not in sources
+        assert any("helpers" in source and "pip" in source for source in sources)  # the setup cell stays
+
+
 def test_nbgrader_export_writes_the_course_folder_and_keeps_an_edited_config(tmp_path):
     out = tmp_path / "course"
     written = export.export_nbgrader(out, "week3")
