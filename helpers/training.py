@@ -15,8 +15,7 @@ Conventions:
   variable ``NMA_DECODING_PROGRESS=0`` (the book build sets it). Checkpoint lines
   ``iteration i/n | train loss: x.xxx | test loss: y.yyy`` are printed every ``print_every``
   iterations, bar or not.
-* ``NMA_DECODING_QUICK=N`` (tests that execute whole notebooks only) caps both loops at ``N``
-  iterations; the histories are then ``N`` long.
+* ``NMA_DECODING_QUICK=N`` caps both loops at ``N`` iterations (only for tests that run whole notebooks).
 """
 
 from __future__ import annotations
@@ -31,8 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers import settings
-from helpers.settings import progress_enabled
+from helpers.settings import ENV_QUICK, progress_enabled
 
 __all__ = ["History", "get_device", "stimulus_class", "train", "train_encoding_model"]
 
@@ -135,19 +133,6 @@ def _check_n_iter(n_iter) -> int:
     if isinstance(n_iter, bool) or not isinstance(n_iter, Integral) or n_iter < 1:
         raise ValueError(f"n_iter must be a whole number >= 1 (e.g. 200), got {n_iter!r}.")
     return int(n_iter)
-
-
-def _quick_cap(n_iter: int) -> int:
-    """``n_iter``, or fewer when ``NMA_DECODING_QUICK`` (tests only) caps the iterations."""
-    text = os.environ.get(settings.ENV_QUICK, "").strip()
-    if not text:
-        return n_iter
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(
-            f"{settings.ENV_QUICK}={text!r}: set it to a whole number of iterations >= 1 (e.g. 3), "
-            "or unset it to train in full."
-        )
-    return min(n_iter, int(text))
 
 
 def _check_rate(value, name: str, *, upper: float | None = None, allow_zero: bool = False) -> float:
@@ -356,7 +341,7 @@ def train(
         ValueError / TypeError: bad arguments, with the fix in the message.
         FloatingPointError: the loss became NaN or infinite (learning rate too large).
     """
-    n_iter = _quick_cap(_check_n_iter(n_iter))
+    n_iter = min(_check_n_iter(n_iter), int(os.environ.get(ENV_QUICK) or n_iter))  # tests only
     learning_rate = _check_rate(learning_rate, "learning_rate")
     momentum = _check_rate(momentum, "momentum", upper=1.0, allow_zero=True)
     _check_loss_fn(loss_fn)
@@ -583,7 +568,7 @@ def train_encoding_model(
         ValueError / TypeError: bad arguments or shapes, with the fix in the message.
         FloatingPointError: the loss became NaN or infinite (learning rate too large).
     """
-    n_iter = _quick_cap(_check_n_iter(n_iter))
+    n_iter = min(_check_n_iter(n_iter), int(os.environ.get(ENV_QUICK) or n_iter))  # tests only
     learning_rate = _check_rate(learning_rate, "learning_rate")
     momentum = _check_rate(momentum, "momentum", upper=1.0, allow_zero=True)
     L2_penalty = _check_rate(L2_penalty, "L2_penalty", allow_zero=True)
