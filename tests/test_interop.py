@@ -9,8 +9,9 @@ Each tool executes whole notebooks, so the set is the smallest that shows the cl
 solution, the untouched student release, and one notebook with a wrong answer in the exercises of
 :data:`WRONG` (the other exercises right, so a grader must take points from those alone). The
 notebooks train for ``QUICK_ITERATIONS`` iterations only (``NMA_DECODING_QUICK``): the verdicts depend
-on the exercise code, not on how long the networks trained. Each tool runs once per module (fixtures);
-the tests read what it wrote, and the last one prints the three graders' verdicts side by side.
+on the exercise code, not on how long the networks trained. nbgrader and otter run once per module,
+side by side (fixture ``tool_runs``); the tests read what they wrote, and the last one prints the three
+graders' verdicts side by side.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -157,6 +159,27 @@ def solution_lines() -> set[str]:
     return found
 
 
+@pytest.fixture(scope="module")
+def tool_runs(graders_env, tmp_path_factory):
+    """nbgrader's and otter's runs, started together (each mostly waits on its notebooks' kernels)."""
+    folders = {tool: tmp_path_factory.mktemp(tool) for tool in ("nbgrader", "otter")}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield {
+            "nbgrader": pool.submit(grade_with_nbgrader, graders_env, folders["nbgrader"]),
+            "otter": pool.submit(grade_with_otter, graders_env, folders["otter"]),
+        }
+
+
+@pytest.fixture(scope="module")
+def nbgrader_course(tool_runs) -> Path:
+    return tool_runs["nbgrader"].result()
+
+
+@pytest.fixture(scope="module")
+def otter_graded(tool_runs) -> dict:
+    return tool_runs["otter"].result()
+
+
 # ---------------------------------------------------------------- helpers.grade
 
 
@@ -190,10 +213,9 @@ def test_helpers_grade_writes_each_student_feedback_with_points_and_no_solutions
 # ---------------------------------------------------------------- nbgrader
 
 
-@pytest.fixture(scope="module")
-def nbgrader_course(graders_env, tmp_path_factory) -> Path:
+def grade_with_nbgrader(graders_env: dict, folder: Path) -> Path:
     """Exported, released, the three kinds of submission autograded, grades exported, feedback made."""
-    course = tmp_path_factory.mktemp("nbgrader") / "course"
+    course = folder / "course"
     export = [sys.executable, "-m", "helpers.export", "nbgrader", str(course), "--assignment", ASSIGNMENT]
     run(export, {**os.environ, "PYTHONPATH": str(ROOT)}, ROOT)
     run(["nbgrader", "generate_assignment", ASSIGNMENT], graders_env, course)
@@ -260,10 +282,9 @@ def test_nbgrader_feedback_shows_the_verdicts_without_the_solutions(nbgrader_cou
 # ---------------------------------------------------------------- otter
 
 
-@pytest.fixture(scope="module")
-def otter_graded(graders_env, tmp_path_factory) -> dict:
+def grade_with_otter(graders_env: dict, folder: Path) -> dict:
     """Master notebooks, `otter assign --no-run-tests`, then `otter run -a <zip>` on the three kinds."""
-    out = tmp_path_factory.mktemp("otter") / "export"
+    out = folder / "export"
     command = ["python", "-m", "helpers.export", "otter", str(out), "--no-run-tests"]
     run(command, graders_env, ROOT)
     results = {}
