@@ -4,34 +4,25 @@
     python -m helpers.export otter OUT [--otter PATH] [--no-assign] [--no-run-tests]
 
 Both are built from the solution notebooks (``solutions/*.ipynb``, rules in docs/notebooks.md) and
-the exercise registry (:mod:`helpers.exercises`, which sets each exercise's points).
+the exercise registry (:mod:`helpers.exercises`, which sets each exercise's points). Cells tagged
+``answer`` (model answers) or ``remove-cell`` (the book's checks of its claims) are left out.
 
-**nbgrader** writes a course folder: ``OUT/nbgrader_config.py`` (only when there is none: an
-instructor's edits are kept) and ``OUT/source/<assignment>/<notebook>.ipynb``, in which
+**nbgrader**: ``OUT/nbgrader_config.py`` (only when there is none) and
+``OUT/source/<assignment>/<notebook>.ipynb``: each exercise cell an *autograded answer* cell (blocks
+between ``### BEGIN SOLUTION`` / ``### END SOLUTION``), followed by a locked *autograder tests* cell
+worth the exercise's points whose test, in the hidden-tests region, runs ``checks.check`` on inputs
+drawn at grading time (``checks.make_inputs``, unseeded); every other cell locked.
 
-- every exercise cell is an *autograded answer* cell, its blocks marked with nbgrader's ``### BEGIN
-  SOLUTION`` / ``### END SOLUTION`` (``generate_assignment`` puts ``raise NotImplementedError()``
-  under the block's ``# TODO:`` line);
-- right after it, a locked *autograder tests* cell worth the exercise's points, its test in nbgrader's
-  hidden-tests region (the release shows a comment only): at grading time it draws fresh inputs
-  (``checks.make_inputs``, unseeded) and runs ``checks.check`` on the student's object;
-- every other cell is read-only (``locked``: ``autograde`` restores it from the source); the model
-  answers (cells tagged ``answer``) and the book's own checks of its claims (cells tagged
-  ``remove-cell``) are left out: the graders run the notebook to grade it, not to test the book.
+**otter**: per notebook a master notebook ``OUT/<notebook>/<notebook>.ipynb`` in otter-assign's v1
+format (``# ASSIGNMENT CONFIG``; per exercise a question with its points, the exercise cell as the
+solution with a prompt raising ``NotImplementedError``, a public test on the self-check's fixed
+inputs worth 0 and a hidden one worth the points on fresh inputs), then ``otter assign`` on it
+(``OUT/<notebook>/dist/student/`` and ``dist/autograder/`` with the Gradescope zip).
 
-**otter** writes per notebook a master notebook ``OUT/<notebook>/<notebook>.ipynb`` in otter-assign's
-v1 format: an ``# ASSIGNMENT CONFIG`` raw cell, then per exercise a question (name, points) whose
-solution cell is the exercise cell (each block as ``# BEGIN SOLUTION NO PROMPT`` ... ``# END
-SOLUTION`` and a prompt raising ``NotImplementedError`` with the TODO sentence) and whose two
-exception-based tests are a public one (0 points, the self-check's fixed inputs: what ``grader.check``
-shows) and a hidden one worth the points (fresh inputs). Then ``otter assign`` (see
-requirements-graders.txt; ``--otter`` points at it) writes ``OUT/<notebook>/dist/student/`` and
-``dist/autograder/`` (solution notebook, Gradescope autograder zip); ``--no-assign`` skips it.
-
-Every notebook is built in memory first: a solution notebook breaking a rule stops the export, naming
-the cell and the fix, before anything is written. Files are written atomically; ``dist/`` is replaced
-only once ``otter assign`` has succeeded. Both tools run the student's code in the kernel that runs
-the tests (a student can redefine ``checks``): ``python -m helpers.grade`` is the stricter grader.
+A notebook breaking a rule stops the export, naming the cell and the fix, before anything is
+written; files are written atomically, ``dist/`` replaced only once ``otter assign`` succeeded. Both
+tools run the student's code in the kernel that runs the tests (a student can redefine ``checks``):
+``python -m helpers.grade`` is the stricter grader.
 """
 
 from __future__ import annotations
@@ -60,22 +51,10 @@ from helpers import exercises
 from helpers.files import atomic_write, python_source
 
 __all__ = [
-    "ExportError",
-    "ExerciseCell",
-    "CourseNotebook",
-    "load_generator",
-    "read_course",
-    "dumps",
-    "nbgrader_notebook",
-    "nbgrader_config",
-    "export_nbgrader",
-    "otter_assignment_config",
-    "otter_master",
-    "find_otter",
-    "run_otter_assign",
-    "export_otter",
-    "main",
-]
+    "ExportError", "ExerciseCell", "CourseNotebook", "load_generator", "read_course", "dumps",
+    "nbgrader_notebook", "nbgrader_config", "export_nbgrader", "otter_assignment_config", "otter_master",
+    "find_otter", "run_otter_assign", "export_otter", "main",
+]  # fmt: skip
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = Path("scripts") / "make_notebooks.py"
@@ -401,7 +380,6 @@ def export_nbgrader(out: Path, assignment: str = DEFAULT_ASSIGNMENT, root: Path 
     if not config.exists():
         files[config] = nbgrader_config()
     return [atomic_write(path, content) for path, content in files.items()]
-
 
 
 # ------------------------------------------------------------------ otter
