@@ -11,6 +11,9 @@ Environment variables (all optional):
 - ``NMA_DECODING_URL_BASE``: fetch the real files from ``<base>/<file name>`` (a mirror, or the
   tests' loopback server).
 - ``NMA_DECODING_PROGRESS``: ``0`` switches progress bars off (training and downloads).
+- ``NMA_DECODING_QUICK``: a whole number N caps every training run (``helpers.training``) at N
+  iterations, so a grader that executes whole notebooks finishes in seconds. Only for tests: the
+  networks come out untrained and the figures say nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ __all__ = [
     "ENV_CACHE",
     "ENV_URL_BASE",
     "ENV_PROGRESS",
+    "ENV_QUICK",
     "SOURCES",
     "BINNED_FILE",
     "SPLIT_FILE",
@@ -34,6 +38,7 @@ ENV_SOURCE = "NMA_DECODING_DATA"
 ENV_CACHE = "NMA_DECODING_CACHE"
 ENV_URL_BASE = "NMA_DECODING_URL_BASE"
 ENV_PROGRESS = "NMA_DECODING_PROGRESS"
+ENV_QUICK = "NMA_DECODING_QUICK"
 
 #: Valid values of the loaders' ``source`` argument and of ``NMA_DECODING_DATA``.
 SOURCES = ("auto", "osf", "synthetic")

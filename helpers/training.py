@@ -15,11 +15,13 @@ Conventions:
   variable ``NMA_DECODING_PROGRESS=0`` (the book build sets it). Checkpoint lines
   ``iteration i/n | train loss: x.xxx | test loss: y.yyy`` are printed every ``print_every``
   iterations, bar or not.
+* ``NMA_DECODING_QUICK=N`` caps both loops at ``N`` iterations (only for tests that run whole notebooks).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -28,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.settings import progress_enabled
+from helpers.settings import ENV_QUICK, progress_enabled
 
 __all__ = ["History", "get_device", "stimulus_class", "train", "train_encoding_model"]
 
@@ -339,7 +341,7 @@ def train(
         ValueError / TypeError: bad arguments, with the fix in the message.
         FloatingPointError: the loss became NaN or infinite (learning rate too large).
     """
-    n_iter = _check_n_iter(n_iter)
+    n_iter = min(_check_n_iter(n_iter), int(os.environ.get(ENV_QUICK) or n_iter))  # tests only
     learning_rate = _check_rate(learning_rate, "learning_rate")
     momentum = _check_rate(momentum, "momentum", upper=1.0, allow_zero=True)
     _check_loss_fn(loss_fn)
@@ -566,7 +568,7 @@ def train_encoding_model(
         ValueError / TypeError: bad arguments or shapes, with the fix in the message.
         FloatingPointError: the loss became NaN or infinite (learning rate too large).
     """
-    n_iter = _check_n_iter(n_iter)
+    n_iter = min(_check_n_iter(n_iter), int(os.environ.get(ENV_QUICK) or n_iter))  # tests only
     learning_rate = _check_rate(learning_rate, "learning_rate")
     momentum = _check_rate(momentum, "momentum", upper=1.0, allow_zero=True)
     L2_penalty = _check_rate(L2_penalty, "L2_penalty", allow_zero=True)

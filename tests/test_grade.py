@@ -322,8 +322,8 @@ def test_files_that_are_not_notebooks_are_reported_as_such(batch):
 def test_the_csv_has_one_column_pair_per_exercise_and_no_temporary_files(batch):
     out = batch["out"]
     header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
-    expected = ["file"] + [c for name in EXERCISES for c in (name, f"{name}_reason")]
-    assert header == expected + ["total", "graded", "notes", "sandbox", "seconds"]
+    expected = ["file"] + [c for name in EXERCISES for c in (name, f"{name}_reason", f"{name}_points")]
+    assert header == expected + ["total", "graded", "points", "max_points", "notes", "sandbox", "seconds"]
     assert [p.name for p in out.parent.iterdir()] == ["grades.csv"]
     row = batch["rows"]["correct_02"]
     assert row["preferred_orientation"] == "" and row["graded"] == "1"  # not in that notebook
@@ -332,7 +332,7 @@ def test_the_csv_has_one_column_pair_per_exercise_and_no_temporary_files(batch):
 def test_the_table_shows_every_notebook_and_why_one_failed(batch):
     stdout = batch["done"].stdout
     header = next(line for line in stdout.splitlines() if line.startswith("file"))
-    assert header.split() == ["file", *EXERCISES, "total"]
+    assert header.split() == ["file", *EXERCISES, "total", "points"]
     assert "wrong_classifier.ipynb" in stdout and "3/3" in stdout and "0/1" in stdout
     assert "wrong_classifier.ipynb  classifier: loss_fn applies its own log-softmax" in stdout
     assert ("sandbox: bubblewrap" in stdout) == batch["sandboxed"]

@@ -1,7 +1,8 @@
 """The command line: ``python -m helpers.grade SUBMISSION.ipynb [MORE | FOLDER ...] [options]``.
 
-Reads the options, finds the notebooks, picks the sandbox, grades them all, writes the CSV and prints
-the table. Exit code 0 when grading completed, whatever the students scored; 2 on bad usage.
+Reads the options, finds the notebooks, picks the sandbox, grades them all, writes the CSV (and with
+``--feedback DIR`` a Markdown file per notebook for its student) and prints the table. Exit code 0
+when grading completed, whatever the students scored; 2 on bad usage.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import sandbox
+from . import feedback, sandbox
 from .grading import DEFAULT_EXERCISE_TIMEOUT, DEFAULT_MEMORY_GB, DEFAULT_TIMEOUT, Options, grade_all
 from .report import format_table, write_csv
 
@@ -51,6 +52,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
     )
     parser.add_argument("submissions", nargs="+", help="notebooks, or folders of notebooks, to grade")
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"CSV report to write (default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--feedback",
+        metavar="DIR",
+        help="also write a Markdown file per notebook for its student into DIR (verdicts, reasons, "
+        "points; no solutions, no inputs)",
+    )
     default_jobs = max(1, min(2, os.cpu_count() or 1))
     parser.add_argument(
         "--jobs", type=int, default=default_jobs, help=f"notebooks graded at once (default: {default_jobs})"
@@ -100,6 +107,16 @@ def _out_path(text: str) -> Path:
     return out
 
 
+def _feedback_folder(text: str | None) -> Path | None:
+    """The --feedback folder (created later if missing); UsageError when it is a file."""
+    if text is None:
+        return None
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--feedback {text} is a file: give a folder (it is created when missing)")
+    return folder
+
+
 def choose_sandbox(choice: str) -> tuple[str | None, str, str]:
     """(bubblewrap executable or None, the line that says how notebooks ran, an error or "").
 
@@ -129,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths = collect(args.submissions)
         out = _out_path(args.out)
+        feedback_folder = _feedback_folder(args.feedback)
     except UsageError as error:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
@@ -145,4 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(sandbox_line)
     print(f"{len(rows)} notebook(s) graded; report written to {out}")
+    if feedback_folder is not None:
+        written = feedback.write_feedback(rows, feedback_folder)
+        print(f"feedback for students: {len(written)} file(s) in {feedback_folder}")
     return 0

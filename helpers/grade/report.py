@@ -1,8 +1,10 @@
 """The grades: one :class:`Row` per notebook, written as a CSV and printed as a table.
 
 Columns follow the course's exercises (:data:`helpers.exercises.EXERCISES`): for each, the result
-(``pass`` / ``FAIL`` / ``not done``, empty when the notebook does not hold it) and its reason; then the
-total passed, the number graded, notes, the sandbox used and the seconds it took.
+(``pass`` / ``FAIL`` / ``not done``, empty when the notebook does not hold it), its reason and the points
+it earned (its registry points when it passed, 0 otherwise, empty when not graded); then the total
+passed, the number graded, the points earned and the points the graded exercises are worth, notes, the
+sandbox used and the seconds it took.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ __all__ = ["PASS", "FAIL", "NOT_DONE", "CSV_TAIL", "Row", "write_csv", "format_t
 
 PASS, FAIL, NOT_DONE = "pass", "FAIL", "not done"
 #: The CSV's columns after the exercises' pairs.
-CSV_TAIL = ["total", "graded", "notes", "sandbox", "seconds"]
+CSV_TAIL = ["total", "graded", "points", "max_points", "notes", "sandbox", "seconds"]
 
 
 @dataclass
@@ -48,6 +50,22 @@ class Row:
         """How many exercises passed."""
         return sum(1 for result in self.results.values() if result.passed)
 
+    def points(self, name: str) -> int | None:
+        """The points exercise ``name`` earned: all of its registry points or none; None if not graded."""
+        if not self.mark(name):
+            return None
+        return exercises.get(name).points if self.results[name].passed else 0
+
+    @property
+    def total_points(self) -> int:
+        """The points earned, summed over the graded exercises."""
+        return sum(self.points(name) or 0 for name in self.exercises)
+
+    @property
+    def max_points(self) -> int:
+        """What the exercises graded in this notebook are worth together."""
+        return sum(exercises.get(name).points for name in self.exercises)
+
     def mark(self, name: str) -> str:
         """``pass``, ``FAIL`` or ``not done`` for exercise ``name``; "" when it was not graded."""
         result = self.results.get(name)
@@ -66,23 +84,32 @@ def write_csv(rows: list[Row], out: Path) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     names = exercises.names()
-    writer.writerow(["file", *[column for name in names for column in (name, f"{name}_reason")], *CSV_TAIL])
+    columns = [column for name in names for column in (name, f"{name}_reason", f"{name}_points")]
+    writer.writerow(["file", *columns, *CSV_TAIL])
     for row in rows:
         line = [row.file]
         for name in names:
-            line += [row.mark(name), row.reason(name)]
-        line += [row.total, len(row.exercises), " | ".join(row.notes), row.sandbox, f"{row.seconds:.1f}"]
+            points = row.points(name)
+            line += [row.mark(name), row.reason(name), "" if points is None else points]
+        line += [row.total, len(row.exercises), row.total_points, row.max_points]
+        line += [" | ".join(row.notes), row.sandbox, f"{row.seconds:.1f}"]
         writer.writerow(line)
     atomic_write(out, buffer.getvalue())
 
 
 def format_table(rows: list[Row]) -> str:
-    """A table (a line per notebook: each exercise's mark, the total) and, under it, why each failed."""
+    """A table (a line per notebook: each exercise's mark and points, e.g. ``FAIL 0/3``, the number
+    passed and the points) and, under it, why each failed."""
     names = exercises.names()
     labels = [_display_name(row.file, rows) for row in rows]
-    header = ["file", *names, "total"]
+    header = ["file", *names, "total", "points"]
     body = [
-        [label, *[row.mark(name) or "-" for name in names], f"{row.total}/{len(row.exercises)}"]
+        [
+            label,
+            *[_mark_and_points(row, name) for name in names],
+            f"{row.total}/{len(row.exercises)}",
+            f"{row.total_points}/{row.max_points}",
+        ]
         for label, row in zip(labels, rows, strict=True)
     ]
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
@@ -100,6 +127,12 @@ def format_table(rows: list[Row]) -> str:
     if details:
         lines += ["", "Why:"] + details
     return "\n".join(lines)
+
+
+def _mark_and_points(row: Row, name: str) -> str:
+    """``pass 2/2``, ``FAIL 0/3``, ``not done 0/2``; ``-`` when the notebook does not hold the exercise."""
+    mark = row.mark(name)
+    return f"{mark} {row.points(name)}/{exercises.get(name).points}" if mark else "-"
 
 
 def _display_name(file: str, rows: list[Row]) -> str:
