@@ -33,8 +33,8 @@ _MESSAGE = (
     "complete it above, then run this cell again."
 )
 _GUARD_MESSAGE = (
-    "Exercise '{exercise}' is not done yet: complete `{object_name}` in its exercise cell above (replace "
-    "each `raise NotImplementedError(...)` with your code), run that cell and its check, then this cell."
+    "Exercise '{exercise}' is not done yet: complete `{object_name}` in its exercise cell above, "
+    "run that cell and its check, then run this cell again."
 )
 _RED, _RESET = "\x1b[0;31m", "\x1b[0m"
 
@@ -162,17 +162,18 @@ def is_stub(exercise: str, obj) -> bool:
     return False
 
 
-def require_done(exercise, obj) -> None:
-    """Raise a short ``NotImplementedError`` naming `exercise` while `obj` is still its stub.
+def require_done(exercise, *objects) -> None:
+    """Raise a short ``NotImplementedError`` naming `exercise` while one of `objects` is still its stub.
 
     Args:
         exercise: the exercise's stable name, e.g. ``"preferred_orientation"``.
-        obj: what the exercise cell defines (the function or class), e.g. ``preferred_orientation``.
+        objects: what the exercise cell defines (its functions or classes), e.g. ``preferred_orientation``.
     """
     if not isinstance(exercise, str):
         raise TypeError(
-            f"require_done(exercise, obj) takes the exercise's stable name first, got {exercise!r}."
+            f"require_done(exercise, *objects) takes the exercise's stable name first, got {exercise!r}."
         )
-    if is_stub(exercise, obj):
-        object_name = obj._name if isinstance(obj, _NotDone) else getattr(obj, "__name__", "it")
-        raise _short_error(_GUARD_MESSAGE.format(exercise=exercise, object_name=object_name))
+    for obj in objects:
+        if is_stub(exercise, obj):
+            object_name = obj._name if isinstance(obj, _NotDone) else getattr(obj, "__name__", "it")
+            raise _short_error(_GUARD_MESSAGE.format(exercise=exercise, object_name=object_name))

@@ -225,7 +225,7 @@ def assigned_names(tree: ast.Module) -> list[str]:
     return [name for name in bound if name not in read_first and name != "_"]
 
 
-def guard_lines(exercise: str, object_name: str, names: list[str]) -> list[str]:
+def guard_lines(exercise: str, stubs: tuple[str, ...], names: list[str]) -> list[str]:
     """The block a student notebook's "use" cell starts with: placeholders for `names`, then the guard.
 
     Until the exercise is done the guard stops the cell before anything runs on the stub, and the names
@@ -237,23 +237,25 @@ def guard_lines(exercise: str, object_name: str, names: list[str]) -> list[str]:
         GUARD_IMPORT,
         "",
         *binds,
-        f'require_done("{exercise}", {object_name})',
+        f'require_done("{exercise}", {", ".join(stubs)})',
         "",
     ]
 
 
-def guarded_source(source: str, exercise: str, object_name: str, where: str) -> str | None:
-    """A later cell reading `object_name`, as the student gets it: guard block, then the cell; else None."""
+def guarded_source(source: str, exercise_cell: ExerciseCell, where: str) -> str | None:
+    """A later cell using what the exercise cell defines, as the student gets it: guard block, then the
+    cell (None for a cell that uses none of it)."""
     try:
         tree = ast.parse(python_source(source))
     except SyntaxError as error:
         raise NotebookError(
             f"{where}: the cell is not valid Python (line {error.lineno}: {error.msg}): fix it."
         ) from None
-    reads = any(isinstance(n, ast.Name) and n.id == object_name for n in ast.walk(tree))
-    if not reads:
+    defined = exercise_cell.defines
+    if not any(isinstance(n, ast.Name) and n.id in defined for n in ast.walk(tree)):
         return None
-    return "\n".join(guard_lines(exercise, object_name, assigned_names(tree)) + [source])
+    lines = guard_lines(exercise_cell.name, exercise_cell.stubs, assigned_names(tree))
+    return "\n".join([*lines, source])
 
 
 @dataclass(frozen=True)
@@ -261,8 +263,10 @@ class ExerciseCell:
     """An exercise cell's student version (the exercise itself is `helpers.exercises.get(name)`)."""
 
     name: str
-    object_name: str  # what the cell defines, e.g. `make_classifier`
+    object_name: str  # the registry's name for what the cell defines, e.g. `make_classifier`
     stub: str  # the cell with its blocks replaced by raises: the student notebook's cell, the book's code
+    defines: tuple[str, ...]  # every function and class the cell defines
+    stubs: tuple[str, ...]  # those of them that hold a raise in the student notebook
 
 
 def make_exercise_cell(source: str, exercise: str, object_name: str, where: str) -> ExerciseCell:
@@ -291,7 +295,10 @@ def make_exercise_cell(source: str, exercise: str, object_name: str, where: str)
                 "every exercise is a function or a class; put the block inside the body it completes."
             )
     _check_no_solution_names_left(tree, stub_tree, where)
-    return ExerciseCell(exercise, object_name, stub)
+    definitions = [s for s in stub_tree.body if isinstance(s, (ast.FunctionDef, ast.ClassDef))]
+    stubs = [d.name for d in definitions if any(n.lineno in in_function for n in ast.walk(d) if
+                                               isinstance(n, ast.Raise))]
+    return ExerciseCell(exercise, object_name, stub, tuple(d.name for d in definitions), tuple(stubs))
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)

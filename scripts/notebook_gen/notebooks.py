@@ -128,7 +128,7 @@ def _guarded_cells(cells, found: dict[int, ExerciseCell], rel: str) -> dict[int,
                 continue
             source = guarded.get(index, cell.source)
             where = f"{rel}, cell {index}"
-            student = guarded_source(source, exercise_cell.name, exercise_cell.object_name, where)
+            student = guarded_source(source, exercise_cell, where)
             if student is not None:
                 guarded[index] = student
     return guarded
