@@ -1028,3 +1028,176 @@ def test_student_notebook_fails_only_at_exercises_in_a_kernel(stem, kernel_env, 
     results = run_cells(path, tmp_path)
     print(f"{path.name}: {len(results)} code cells in {time.perf_counter() - started:.1f} s")
     assert_student_run_fails_the_right_way(read(path), results)
+
+
+# ---------------------------------------------------------------- define, check, use; hints; plain markdown
+
+
+def _insert_before(cells, cell_id, new):
+    index = next(i for i, cell in enumerate(cells) if cell.id == cell_id)
+    return [*cells[:index], new, *cells[index:]]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(
+            lambda c: _break(c, "ex-preferred", "    # END SOLUTION", "    # END SOLUTION\n\n\nx = 1"),
+            ["cell 5", "line 10 (`x = 1`) does more than define `preferred_orientation`",
+             "move this line and the ones that use the result into a code cell after the check cell"],
+            id="exercise cell uses its result",
+        ),
+        pytest.param(
+            lambda c: _break(c, "ex-preferred", "def preferred_orientation(", "def preferred("),
+            ["cell 5", "must define `preferred_orientation`", "defines ['preferred']"],
+            id="exercise cell defines another name",
+        ),
+        pytest.param(
+            lambda c: [cell for cell in c if cell.id != "check-1"],
+            ["cell 5", "the cell right after it must be its check",
+             "`checks.preferred_orientation(preferred_orientation)`"],
+            id="no check right after",
+        ),
+        pytest.param(
+            lambda c: _break(
+                c, "ex-classifier", "        return x % self.n_classes\n        # END SOLUTION",
+                "        result = x % self.n_classes\n        # END SOLUTION\n        return result",
+            ),
+            ["cell 15", "in `Classifier.predict`", "uses `result`, which only the solution block assigns",
+             "move that line inside the solution block"],
+            id="solution name used after the raise",
+        ),
+        pytest.param(
+            lambda c: [cell for cell in c if cell.id != "hint-1-1"],
+            ["cell 4 (exercise 'preferred_orientation'): it has 0 hints; give it 1 to 3"],
+            id="no hint",
+        ),
+        pytest.param(
+            lambda c: _insert_before(
+                _insert_before(c, "hint-2-1", md(hint(1), cell_id="h0")), "h0", md(hint(1), cell_id="h00")
+            ),
+            ["cell 17 (exercise 'classifier'): it has 4 hints; give it 1 to 3"],
+            id="four hints",
+        ),
+        pytest.param(
+            lambda c: _break(c, "hint-2-2", "Hint 2", "Hint 3"),
+            ["(exercise 'classifier'): its hints (cells [13, 14]) are numbered [1, 3]"],
+            id="hints out of order",
+        ),
+        pytest.param(
+            lambda c: _break(c, "hint-1-1", "Which axis holds the stimuli?",
+                             "Write `best = np.argmax(resp, axis = 0)`."),
+            ["cell 4 (hint for 'preferred_orientation')",
+             "contains the solution line `best=np.argmax(resp,axis=0)`"],
+            id="hint gives the solution",
+        ),
+        pytest.param(
+            lambda c: _insert_before(c, "think-1", md(hint(1), cell_id="stray")),
+            ["cell 8: a hint cell must sit right before its exercise cell"],
+            id="stray hint",
+        ),
+        pytest.param(
+            lambda c: _break(c, "hint-1-1", "\n\n</details>", ""),
+            ["cell 4 (hint): end the hint with a line `</details>`"],
+            id="hint not closed",
+        ),
+    ],
+)
+def test_define_check_use_and_hint_rules_stop_the_generator(tmp_path, edit, expected):
+    root = make_project(tmp_path, {"01_decoding": edit(decoding_cells())})
+    message = generate_error(root)
+    assert "solutions/01_decoding.ipynb" in message
+    for part in expected:
+        assert part in message
+    assert not (root / "book").exists()
+
+
+@pytest.mark.parametrize(
+    ("markdown", "what"),
+    [
+        pytest.param(
+            "Text\n\n```{admonition} Aside\n:class: note\nBody\n```", "a MyST directive", id="admonition"
+        ),
+        pytest.param(":::{note}\nBody\n:::", "a MyST colon fence", id="colon fence"),
+        pytest.param("See {download}`the file <x.ipynb>`.", "a MyST role", id="role"),
+        pytest.param("(my-label)=\n## Title", "a MyST target", id="target"),
+    ],
+)
+def test_myst_only_markdown_is_refused_with_the_line_and_a_plain_alternative(tmp_path, markdown, what):
+    cells = _insert_before(decoding_cells(), "think-1", md(markdown, cell_id="myst"))
+    message = generate_error(make_project(tmp_path, {"01_decoding": cells}))
+    line = next(n for n, text in enumerate(markdown.split("\n"), 1) if re.search(r"[{:(]", text))
+    assert f"solutions/01_decoding.ipynb, cell 8: line {line} uses {what}" in message
+    assert "blockquote" in message
+
+
+def test_plain_markdown_that_looks_like_myst_is_accepted(tmp_path):
+    plain = "Math $\\{x\\}$, a set `{1, 2}`, a fence:\n\n```python\nd = {'a': 1}\n```\n\n> **Aside** text"
+    cells = _insert_before(decoding_cells(), "think-1", md(plain, cell_id="plain"))
+    mk.generate(make_project(tmp_path, {"01_decoding": cells}))
+
+
+# Independent of the generator: what Jupyter and Colab do not render.
+MYST_MARKUP = re.compile(
+    r"^\s*(`{3,}|~{3,})\s*\{|^\s*:::|\{[a-zA-Z][\w:-]*\}`|^\s*\([\w-]+\)=\s*$", flags=re.MULTILINE
+)
+STUDENT_FACING = [
+    pytest.param(p, id=p.relative_to(ROOT).as_posix())
+    for p in SOLUTIONS + [ROOT / "book/student" / p.name for p in SOLUTIONS]
+] or [pytest.param(None, marks=NO_SOLUTIONS)]
+
+
+@pytest.mark.parametrize("path", STUDENT_FACING)
+def test_no_myst_only_markup_in_notebooks_students_open(path):
+    for index, cell in enumerate(read(path).cells):
+        if cell.cell_type == "markdown":
+            found = MYST_MARKUP.search(cell.source)
+            assert found is None, f"{path.name}, cell {index}: MyST-only markup {found.group(0)!r}"
+
+
+def _is_hint(cell) -> bool:
+    return cell.cell_type == "markdown" and "<summary>Hint" in cell.source
+
+
+def _hints_before(cells, index):
+    found = []
+    while index > 0 and _is_hint(cells[index - 1]):
+        index -= 1
+        found.insert(0, cells[index].source)
+    return found
+
+
+@pytest.mark.parametrize("path", STUDENT_FACING)
+def test_each_exercise_has_one_to_three_folded_hints_without_solution_lines(path):
+    solution = read(ROOT / "solutions" / path.name)
+    answers = {
+        cell.metadata["exercise"]: [
+            "".join(line.split())
+            for block in solution_blocks(cell.source)
+            for line in block[1:-1]
+            if len("".join(line.split())) >= 8 and not line.strip().startswith("#")
+        ]
+        for cell in solution.cells
+        if "exercise" in cell.metadata
+    }
+    nb = read(path)
+    for index, name in exercise_cells(nb).items():
+        hints = _hints_before(nb.cells, index)
+        assert 1 <= len(hints) <= 3, f"{path.name}: exercise {name!r} has {len(hints)} hints"
+        for number, text in enumerate(hints, 1):
+            assert re.fullmatch(
+                rf"<details>\n<summary>Hint {number}</summary>\n\n.+\n\n</details>", text, flags=re.DOTALL
+            ), f"{path.name}: hint {number} of {name!r} is not a folded <details> block:\n{text}"
+            flat = "".join(text.split())
+            leaked = [line for line in answers[name] if line in flat]
+            assert not leaked, f"{path.name}: hint {number} of {name!r} gives away {leaked}"
+    all_hints = sum("<summary>Hint" in cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    assert all_hints == sum(len(_hints_before(nb.cells, i)) for i in exercise_cells(nb))
+
+
+@pytest.mark.parametrize("path", [p for p in STUDENT_FACING if "student" in str(p.values[0] or "")])
+def test_student_notebooks_load_nothing_from_the_internet(path):
+    for index, cell in enumerate(read(path).cells):
+        if cell.cell_type == "markdown":
+            images = re.findall(r"!\[[^\]]*\]\((https?://[^)]+)\)|<img[^>]+src=.https?://", cell.source)
+            assert not images, f"{path.name}, cell {index}: an image from the internet: {images}"
