@@ -15,10 +15,15 @@ echo "== lint"
 ruff check .
 
 echo "== unit tests"
-pytest tests --ignore=tests/browser -p no:cacheprovider
+pytest tests --ignore=tests/browser --ignore=tests/clients -p no:cacheprovider
 
 echo "== solution notebooks, end to end"
 pytest --nbmake --nbmake-timeout=1800 solutions -p no:cacheprovider
+
+# Real JupyterLab in Chromium, a Colab-like fresh venv, wrong answers in a kernel (minutes: the Colab
+# venv installs torch).
+echo "== the student's clients"
+pytest tests/clients -p no:cacheprovider
 
 echo "== the book"
 bash scripts/build_book.sh
