@@ -1,9 +1,9 @@
 """Tests of the synthetic stand-in (helpers/synthetic.py).
 
 Each published or measured number of the real recording that the stand-in is meant to meet (the
-data spec's table) is measured here on the generated files, with the tolerance it is met to. The
-full-size files are generated once per test session (module-scoped fixture); the tests of
-determinism and of the preprocessing use small populations.
+table in the docstring of helpers/synthetic.py, with its sources) is measured here on the generated
+files, with the tolerance it is met to. The full-size files are generated once per test session
+(module-scoped fixture); the tests of determinism and of the preprocessing use small populations.
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ class DeepNetReLU(nn.Module):
         return self.out_layer(torch.relu(self.in_layer(r)))
 
 
-def tutorial_mse_decoder_losses(resp: np.ndarray, stimuli: np.ndarray) -> dict[int, float]:
-    """Train the tutorial's MSE decoder exactly as the tutorial does; loss at iterations 10..50."""
+def tutorial_mse_decoder(resp: np.ndarray, stimuli: np.ndarray) -> tuple[DeepNetReLU, dict[int, float]]:
+    """Train the tutorial's MSE decoder exactly as the tutorial does: (network, loss at iterations 10..50)."""
     resp_all = torch.tensor(resp, dtype=torch.float32)
     stimuli_all = torch.tensor(stimuli, dtype=torch.float32).unsqueeze(1)
     np.random.seed(4)
@@ -125,7 +125,27 @@ def tutorial_mse_decoder_losses(resp: np.ndarray, stimuli: np.ndarray) -> dict[i
         optimizer.step()
         if (i + 1) % 10 == 0:
             losses[i + 1] = loss.item()
-    return losses
+    return net, losses
+
+
+def second_weight_group(W_in: np.ndarray, preferred_deg: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """How strongly each active hidden unit weighs a second group of neurons 180 degrees from its first.
+
+    What a reader of the sorted-W_in figure looks at: the mean input weight of the neurons in each
+    5-degree bin of preferred orientation (smoothed over +-1 bin); the first group is the highest
+    bin; the second group is the highest bin within 30 degrees of the opposite orientation.
+
+    Returns, per active unit, second / first (1: two equal groups 180 degrees apart; <= 0: none).
+    """
+    n_bins = 72
+    bins = (preferred_deg // 5).astype(int) % n_bins
+    counts = np.bincount(bins, minlength=n_bins)
+    profile = np.stack([np.bincount(bins, weights=row, minlength=n_bins) / counts for row in W_in[active]])
+    profile = gaussian_filter1d(profile, 1, axis=1, mode="wrap")
+    first = profile.argmax(1)
+    near_opposite = (first[:, None] + n_bins // 2 + np.arange(-6, 7)[None, :]) % n_bins
+    rows = np.arange(profile.shape[0])[:, None]
+    return profile[rows, near_opposite].max(1) / profile[rows[:, 0], first]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,13 +160,18 @@ def files():
 
 @pytest.fixture(scope="module")
 def resp1(files):
-    return files[synthetic.FILE_1DEG]["resp"]
+    return files[synthetic.BINNED_FILE]["resp"]
 
 
 @pytest.fixture(scope="module")
 def split(files):
-    f = files[synthetic.FILE_SPLIT]
+    f = files[synthetic.SPLIT_FILE]
     return f["resp_train"], f["resp_test"]
+
+
+@pytest.fixture(scope="module")
+def mse_decoder(resp1, files):
+    return tutorial_mse_decoder(resp1, files[synthetic.BINNED_FILE]["stimuli"])
 
 
 @pytest.fixture(scope="module")
@@ -165,13 +190,13 @@ def small_trials():
 
 
 def test_files_have_the_real_names_keys_shapes_and_dtypes(files):
-    assert set(files) == {synthetic.FILE_1DEG, synthetic.FILE_SPLIT}
-    one = files[synthetic.FILE_1DEG]
+    assert set(files) == {synthetic.BINNED_FILE, synthetic.SPLIT_FILE}
+    one = files[synthetic.BINNED_FILE]
     assert set(one) == {"resp", "stimuli"}
     assert one["resp"].shape == (360, 23589) and one["resp"].dtype == np.float32
     assert one["stimuli"].dtype == np.float32
     np.testing.assert_array_equal(one["stimuli"], np.arange(360))
-    six = files[synthetic.FILE_SPLIT]
+    six = files[synthetic.SPLIT_FILE]
     assert set(six) == {"resp_train", "resp_test", "stimuli"}
     for key in ("resp_train", "resp_test"):
         assert six[key].shape == (60, 23589) and six[key].dtype == np.float32
@@ -189,7 +214,7 @@ def test_same_bytes_every_call_whatever_the_thread_count():
             for key, value in arrays.items():
                 assert value.tobytes() == again[name][key].tobytes(), (name, key, workers)
     other = synthetic.generate(dataclasses.replace(SMALL, seed=8), n_workers=1)
-    assert not np.array_equal(first[synthetic.FILE_1DEG]["resp"], other[synthetic.FILE_1DEG]["resp"])
+    assert not np.array_equal(first[synthetic.BINNED_FILE]["resp"], other[synthetic.BINNED_FILE]["resp"])
 
 
 def test_params_are_frozen_and_checked():
@@ -221,14 +246,14 @@ def test_files_are_single_trials_zscored_then_binned(small_trials):
     ori = small_trials.orientation_deg
     files = synthetic.generate(SMALL)
     one_deg = np.array([z[np.floor(ori) == b].mean(0) for b in range(360)])
-    np.testing.assert_allclose(files[synthetic.FILE_1DEG]["resp"], one_deg, atol=2e-5)
-    six = files[synthetic.FILE_SPLIT]
+    np.testing.assert_allclose(files[synthetic.BINNED_FILE]["resp"], one_deg, atol=2e-5)
+    six = files[synthetic.SPLIT_FILE]
     for half, key in ((0, "resp_train"), (1, "resp_test")):
         zh, oh = z[small_trials.half == half], ori[small_trials.half == half]
         expected = np.array([zh[np.floor(oh / 6) == b].mean(0) for b in range(60)])
         np.testing.assert_allclose(six[key], expected, atol=2e-5)
     # Binning before z-scoring would give every neuron SD 1 across bins; the right order gives far less.
-    assert np.median(files[synthetic.FILE_1DEG]["resp"].std(0)) < 0.6
+    assert np.median(files[synthetic.BINNED_FILE]["resp"].std(0)) < 0.6
 
 
 def test_both_files_come_from_the_same_trials(resp1, split):
@@ -301,7 +326,7 @@ def test_preferred_orientations_are_uniform(resp1):
 def test_tuning_is_double_peaked_with_the_second_peak_usually_lower(split, reliability):
     """Preferred 6-degree bin from resp_train; both peaks read off resp_test (independent trials).
 
-    The real recording's direction selectivity is not in the spec; the design gives a median
+    Direction selectivity was not published for this recording; the design gives a median
     second-to-first peak ratio of about 0.5.
     """
     train, test = split
@@ -360,9 +385,9 @@ def test_value_range(split):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_tutorial_mse_decoder_learns_like_on_the_real_data(resp1, files):
+def test_tutorial_mse_decoder_learns_like_on_the_real_data(mse_decoder):
     """Each checkpoint within a factor 1.5 of the real loss (faster early, slower late), decreasing."""
-    losses = tutorial_mse_decoder_losses(resp1, files[synthetic.FILE_1DEG]["stimuli"])
+    _, losses = mse_decoder
     values = [losses[i] for i in sorted(REAL_MSE_DECODER_LOSS)]
     assert all(later < earlier for earlier, later in zip(values, values[1:], strict=False))
     for iteration, real in REAL_MSE_DECODER_LOSS.items():
@@ -382,3 +407,21 @@ def test_population_precision_is_information_limited():
     no_jitter_all = synthetic.linear_fisher_threshold_deg(no_jitter)
     assert quarter / threshold < 0.8 * quarter_no_jitter / no_jitter_all
     assert math.isclose(quarter_no_jitter / no_jitter_all, 2, rel_tol=0.15)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met: on the stand-in each active hidden unit of the MSE decoder weighs one group "
+    "(median second/first 0.06); the recording shows two groups 180 degrees apart",
+)
+def test_active_hidden_units_weigh_two_groups_180_degrees_apart(resp1, files, mse_decoder):
+    """Real (the tutorial's text on the recording): each active unit weighs two groups 180 deg apart."""
+    net, _ = mse_decoder
+    stimuli = files[synthetic.BINNED_FILE]["stimuli"]
+    preferred = stimuli[gaussian_filter1d(resp1, 5, axis=0, mode="wrap").argmax(0)]  # as the tutorial
+    with torch.no_grad():
+        activity = torch.relu(net.in_layer(torch.tensor(resp1))).numpy()  # (stimuli, hidden)
+    active = activity.max(0) > 0.1 * activity.max()
+    ratio = second_weight_group(net.in_layer.weight.detach().numpy(), preferred, active)
+    assert active.sum() >= 5
+    assert np.median(ratio) > 0.5, np.round(ratio, 2)
