@@ -6,12 +6,13 @@
 `solutions/NN_name.ipynb` are the only notebooks edited by hand (rules: docs/notebooks.md). From each
 one this script makes:
 
-- `book/student/NN_name.ipynb`, what students open (locally, or through the Colab badge): every
-  solution block of an exercise cell (`# BEGIN SOLUTION` ... `# END SOLUTION`) becomes
+- `book/student/NN_name.ipynb`, what students open (locally, or through the "Open in Colab" link):
+  every solution block of an exercise cell (`# BEGIN SOLUTION` ... `# END SOLUTION`) becomes
   `raise NotImplementedError("Exercise '<name>': <the TODO sentence>")` at the block's indentation;
-  names the exercise cell assigns at module level are first bound to placeholders
-  (`helpers.placeholders.not_done`) that point back at the exercise when a later cell uses them; answer
-  cells are dropped; an "Open in Colab" badge follows the title.
+  each later cell that uses what an exercise cell defines starts with placeholders for the names it
+  assigns and `helpers.placeholders.require_done(...)`, which stops it, with a two-line message naming
+  the exercise, until the exercise is done; answer cells are dropped; a plain-text "Open in Colab" link
+  (no image from the internet) follows the title.
 - `book/tutorials/NN_name.ipynb`, the web page (the book build executes it): the whole solution, with
   each exercise shown as its starting code (a markdown cell) followed by the solution cell tagged
   `hide-input`, each answer inside a `{dropdown}`, the setup cell tagged `remove-cell`, and links to
@@ -25,8 +26,9 @@ writes the real address into the generated notebooks only, and never writes into
 
 Output is deterministic (same bytes every run): no outputs or execution counts, kernelspec python3,
 cell ids taken from the solution's cells (cells this script adds get fixed ids). Any rule broken in a
-solution notebook stops the run before anything is written, with the notebook, the cell index, the
-exercise and the fix. Every exercise cell names an exercise of the registry, `helpers/exercises.py`
+solution notebook (an exercise cell that does more than define, a missing check right after it, 1-3
+hints, MyST-only markdown, ...) stops the run before anything is written, with the notebook, the cell
+index, the exercise and the fix. Every exercise cell names an exercise of the registry, `helpers/exercises.py`
 (which also says the notebook it belongs to); nothing here lists the exercises.
 
 The work is done by the package next to this script, `scripts/notebook_gen/` (its `__init__` says

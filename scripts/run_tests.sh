@@ -32,6 +32,9 @@ step "solution notebooks, end to end" pytest -n 2 --nbmake --nbmake-timeout=1800
 # requirements-graders.txt, reused while that file is unchanged).
 step "grading with nbgrader and otter" pytest tests/test_interop.py -p no:cacheprovider
 
+# A student's clients: real JupyterLab in Chromium, a Colab-like fresh venv, wrong answers in a kernel.
+step "the student's clients" pytest tests/clients -p no:cacheprovider
+
 step "the book" bash scripts/build_book.sh
 
 step "the book in a browser, and its pages as HTML" pytest tests/browser tests/test_book_html.py -p no:cacheprovider

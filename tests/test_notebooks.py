@@ -76,33 +76,32 @@ def preferred_orientation(resp, stimuli_deg, sigma_bins=5):
     # BEGIN SOLUTION
     best = np.argmax(resp, axis=0)
     return stimuli_deg[best]
-    # END SOLUTION
+    # END SOLUTION'''
 
-
-preferred = preferred_orientation(resp, stimuli)
-resp = resp - resp.mean()
-n_preferred, spread = len(preferred), preferred.std()'''
-
-PREFERRED_STUDENT = '''\
-# Until this exercise is done, the names it assigns are placeholders that say so when used.
-import helpers.placeholders
-
-preferred = helpers.placeholders.not_done("preferred_orientation", "preferred")
-n_preferred = helpers.placeholders.not_done("preferred_orientation", "n_preferred")
-spread = helpers.placeholders.not_done("preferred_orientation", "spread")
-
+PREFERRED_STUB = '''\
 def preferred_orientation(resp, stimuli_deg, sigma_bins=5):
     """Each neuron's preferred orientation (degrees)."""
     # TODO: find, for each neuron, the index of the stimulus with the largest response
     raise NotImplementedError(
         "Exercise 'preferred_orientation': find, for each neuron, the index of the stimulus with the largest "
         "response"
-    )
+    )'''
 
-
+USE_PREFERRED = """\
 preferred = preferred_orientation(resp, stimuli)
 resp = resp - resp.mean()
-n_preferred, spread = len(preferred), preferred.std()'''
+n_preferred, spread = len(preferred), preferred.std()"""
+
+USE_PREFERRED_STUDENT = f"""\
+# Until Exercise 'preferred_orientation' is done, this cell stops here and its results are placeholders.
+{rules.GUARD_IMPORT}
+
+preferred = not_done("preferred_orientation", "preferred")
+n_preferred = not_done("preferred_orientation", "n_preferred")
+spread = not_done("preferred_orientation", "spread")
+require_done("preferred_orientation", preferred_orientation)
+
+{USE_PREFERRED}"""
 
 CLASSIFIER = """\
 class Classifier:
@@ -120,13 +119,8 @@ class Classifier:
         # END SOLUTION
 
 
-def make_classifier(n_classes):
-    return Classifier(n_classes)
-
-
-net = make_classifier(3)
-for x in range(2):
-    last = net.predict(x)"""
+def make_classifier(n_inputs, n_classes, n_hidden=20):
+    return Classifier(n_classes)"""
 
 CLASSIFIER_STUB = """\
 class Classifier:
@@ -142,29 +136,37 @@ class Classifier:
         )
 """
 
+USE_CLASSIFIER = "net = make_classifier(4, 3)\nfor x in range(2):\n    last = net.predict(x)"
+
+
+def hint(number, text="Look at the docstring."):
+    return f"<details>\n<summary>Hint {number}</summary>\n\n{text}\n\n</details>"
+
 
 def decoding_cells():
     return [
         md("# Tutorial 1: decoding", cell_id="title"),
         code(SETUP, tags=["setup"], cell_id="setup"),
         code(
-            "import numpy as np\n\nresp = np.arange(12.0).reshape(4, 3)\n"
+            "import numpy as np\n\nfrom helpers import checks\n\nresp = np.arange(12.0).reshape(4, 3)\n"
             "stimuli = np.array([0.0, 90, 180, 270])",
             cell_id="data",
         ),
         md("## Exercise 1\nFind each neuron's preferred orientation.", cell_id="task-1"),
+        md(hint(1, "Which axis holds the stimuli?"), cell_id="hint-1-1"),
         code(PREFERRED, tags=["exercise"], exercise="preferred_orientation", cell_id="ex-preferred"),
-        code(
-            "try:\n    preferred_orientation(resp, stimuli)\nexcept NotImplementedError:\n"
-            "    print('Not done yet: complete the exercise above.')",
-            cell_id="check-1",
-        ),
+        code("checks.preferred_orientation(preferred_orientation)", cell_id="check-1"),
+        code(USE_PREFERRED, cell_id="use-preferred"),
         md("## Think! 1\nWhy?", cell_id="think-1"),
         md("Because ```code``` and\n\n```python\nx = 1\n```", tags=["answer"], cell_id="answer-1"),
         code("print(preferred.mean())", cell_id="uses-preferred"),
         code("print(resp.shape)", cell_id="independent"),
         md("## Exercise 2", cell_id="task-2"),
+        md(hint(1), cell_id="hint-2-1"),
+        md(hint(2, "The shape: `self.something = ...`."), cell_id="hint-2-2"),
         code(CLASSIFIER, tags=["exercise"], exercise="classifier", cell_id="ex-classifier"),
+        code("checks.classifier(make_classifier)", cell_id="check-2"),
+        code(USE_CLASSIFIER, cell_id="use-classifier"),
         code("print(net.predict(5), last)", cell_id="uses-net"),
     ]
 
@@ -176,14 +178,16 @@ def encoding_cells(exercise="conv_fc_encoder"):
         "        # TODO: return s doubled\n"
         "        # BEGIN SOLUTION\n"
         "        return 2 * s\n"
-        "        # END SOLUTION\n\n\n"
-        "model = ConvFC()\n"
-        "out = model.forward(1)"
+        "        # END SOLUTION"
     )
     return [
         md("# Tutorial 2: encoding", cell_id="title"),
         code(SETUP, tags=["setup"], cell_id="setup"),
+        code("from helpers import checks", cell_id="imports"),
+        md(hint(1), cell_id="hint-conv-1"),
         code(source, tags=["exercise"], exercise=exercise, cell_id="ex-conv"),
+        code("checks.conv_fc_encoder(ConvFC)", cell_id="check-conv"),
+        code("model = ConvFC()\nout = model.forward(1)", cell_id="use-conv"),
     ]
 
 
@@ -232,23 +236,30 @@ def project(tmp_path):
 # ---------------------------------------------------------------- the generator on fixtures
 
 
-def test_student_exercise_cell_gets_placeholders_then_the_stub(project):
+def test_student_exercise_cell_is_the_stub_and_the_cell_using_it_starts_with_the_guard(project):
     student = read(project / "book/student/01_decoding.ipynb")
+    assert cell_by_id(student, "ex-preferred").source == PREFERRED_STUB
+    assert cell_by_id(student, "check-1").source == "checks.preferred_orientation(preferred_orientation)"
     # `resp` is read before the cell rebinds it, so it keeps its earlier value: no placeholder for it.
-    assert cell_by_id(student, "ex-preferred").source == PREFERRED_STUDENT
+    assert cell_by_id(student, "use-preferred").source == USE_PREFERRED_STUDENT
+    # A later cell that only reads a result gets no guard: the placeholder speaks for it.
+    assert cell_by_id(student, "uses-preferred").source == "print(preferred.mean())"
 
 
 def test_blocks_inside_methods_become_raises_and_a_method_body_may_be_only_the_raise(project):
-    source = cell_by_id(read(project / "book/student/01_decoding.ipynb"), "ex-classifier").source
+    student = read(project / "book/student/01_decoding.ipynb")
+    source = cell_by_id(student, "ex-classifier").source
     assert CLASSIFIER_STUB in source
     assert "BEGIN SOLUTION" not in source and "self.n_classes = n_classes" not in source
+    assert "not_done" not in source and "require_done" not in source
     namespace = {}
-    exec(compile(source.split("\n\n\ndef make_classifier")[0], "cell", "exec"), namespace)
+    exec(compile(source, "cell", "exec"), namespace)  # an exercise cell only defines: nothing raises
     with pytest.raises(NotImplementedError, match="Exercise 'classifier': keep the number"):
         namespace["Classifier"](3)
     # `x` is the module-level loop variable: bound by the cell, so it gets a placeholder too.
-    assert source.startswith(rules.PLACEHOLDER_COMMENT + "\n" + rules.PLACEHOLDER_IMPORT + "\n\n")
-    assert placeholder_names(source) == ["net", "x", "last"]
+    use = cell_by_id(student, "use-classifier").source
+    assert placeholder_names(use) == ["net", "x", "last"]
+    assert 'require_done("classifier", Classifier)\n\n' + USE_CLASSIFIER in use
 
 
 def test_student_notebook_drops_answers_adds_a_badge_and_fills_the_setup_address(project):
@@ -257,7 +268,7 @@ def test_student_notebook_drops_answers_adds_a_badge_and_fills_the_setup_address
     assert ids[:3] == ["title", rules.BADGE_CELL_ID, "setup"]
     assert "answer-1" not in ids and "think-1" in ids
     colab = "https://colab.research.google.com/github/example-org/example-module/blob/dev/book/student/01_decoding.ipynb"
-    assert f"]({colab})" in student.cells[1].source
+    assert student.cells[1].source == f"[Open in Colab]({colab})"  # text: no image fetched from the internet
     setup = cell_by_id(student, "setup").source
     assert f'"git+{URL}@dev"' in setup and "REPO_URL" not in setup and "BRANCH" not in setup
     assert cell_by_id(student, "uses-preferred").source == "print(preferred.mean())"
@@ -276,8 +287,7 @@ def test_book_page_shows_starting_code_then_the_hidden_solution(project):
     position = ids.index("ex-preferred")
     stub, solution = page.cells[position - 1], page.cells[position]
     assert stub.cell_type == "markdown" and stub.id == "ex-preferred" + rules.STUB_SUFFIX
-    body = strip_placeholders(PREFERRED_STUDENT)
-    assert f"```python\n{body}\n```" in stub.source
+    assert f"```python\n{PREFERRED_STUB}\n```" in stub.source
     revealed = PREFERRED.replace("    # BEGIN SOLUTION\n", "").replace("    # END SOLUTION\n", "")
     assert solution.source == revealed.replace("# TODO: ", "# ") and "hide-input" in solution.metadata["tags"]
     assert solution.metadata["mystnb"]["code_prompt_show"] == "Show solution"
@@ -328,7 +338,8 @@ def test_cells_without_ids_get_ids_from_their_position(tmp_path):
     first = mk.generate(root)
     assert first == mk.generate(root)
     student = nbformat.reads(first[root / "book/student/02_encoding.ipynb"].decode(), as_version=4)
-    assert [cell.id for cell in student.cells] == ["cell-0", rules.BADGE_CELL_ID, "cell-1", "cell-2"]
+    expected = ["cell-0", rules.BADGE_CELL_ID, *(f"cell-{index}" for index in range(1, 7))]
+    assert [cell.id for cell in student.cells] == expected
 
 
 def test_duplicate_cell_ids_are_refused_not_silently_renamed(tmp_path):
@@ -387,12 +398,12 @@ def _break(cells, cell_id, old, new):
                 "        return x % self.n_classes\n        # END SOLUTION",
                 "        return x % self.n_classes",
             ),
-            ["cell 11", "'classifier'", "has no '# END SOLUTION'", "line 11"],
+            ["cell 15", "'classifier'", "has no '# END SOLUTION'", "line 11"],
             id="missing END",
         ),
         pytest.param(
             lambda c: _break(c, "ex-preferred", "    # BEGIN SOLUTION\n", ""),
-            ["cell 4", "'preferred_orientation'", "without a '# BEGIN SOLUTION'"],
+            ["cell 5", "'preferred_orientation'", "without a '# BEGIN SOLUTION'"],
             id="missing BEGIN",
         ),
         pytest.param(
@@ -402,7 +413,7 @@ def _break(cells, cell_id, old, new):
                 "    # TODO: find, for each neuron, the index of the stimulus with the largest response\n",
                 "",
             ),
-            ["cell 4", "needs a '# TODO:' line right before it"],
+            ["cell 5", "needs a '# TODO:' line right before it"],
             id="missing TODO",
         ),
         pytest.param(
@@ -412,17 +423,17 @@ def _break(cells, cell_id, old, new):
                 "# END SOLUTION",
                 "# END SOLUTION  \n    # BEGIN SOLUTION\n    # END SOLUTION",
             ),
-            ["cell 4", "needs a '# TODO:' line"],
+            ["cell 5", "needs a '# TODO:' line"],
             id="second BEGIN without TODO",
         ),
         pytest.param(
             lambda c: _break(c, "ex-preferred", "# END SOLUTION", "# end solution"),
-            ["cell 4", "looks like a marker but is not one"],
+            ["cell 5", "looks like a marker but is not one"],
             id="misspelt marker",
         ),
         pytest.param(
             lambda c: _break(c, "ex-preferred", "    # END SOLUTION", "  # END SOLUTION"),
-            ["cell 4", "indented differently"],
+            ["cell 5", "indented differently"],
             id="END indented differently",
         ),
         pytest.param(
@@ -439,16 +450,15 @@ def _break(cells, cell_id, old, new):
             lambda c: _break(
                 c,
                 "ex-preferred",
-                "preferred = preferred_orientation(resp, stimuli)",
-                "# TODO: call it\n# BEGIN SOLUTION\npreferred = preferred_orientation(resp, "
-                "stimuli)\n# END SOLUTION",
+                "    # END SOLUTION",
+                "    # END SOLUTION\n\n\n# TODO: call it\n# BEGIN SOLUTION\npreferred = 1\n# END SOLUTION",
             ),
-            ["cell 4", "line 11 is not inside a function or method body"],
+            ["cell 5", "line 12 (`preferred = 1`) does more than define `preferred_orientation`"],
             id="block at module level",
         ),
         pytest.param(
             lambda c: [
-                *c[:4],
+                *c[:5],
                 code(
                     CLASSIFIER.replace(
                         "    def predict",
@@ -460,13 +470,14 @@ def _break(cells, cell_id, old, new):
                     exercise="classifier",
                     cell_id="x",
                 ),
+                *c[16:],
             ],
-            ["cell 4", "not inside a function or method body"],
+            ["cell 5", "not inside a function or method body"],
             id="block in a class body",
         ),
         pytest.param(
             lambda c: _break(c, "ex-preferred", "return stimuli_deg[best]", "return stimuli_deg[best"),
-            ["cell 4", "not valid Python"],
+            ["cell 5", "not valid Python"],
             id="syntax error",
         ),
     ],
@@ -482,10 +493,10 @@ def test_broken_markers_stop_the_generator_naming_notebook_cell_and_exercise(tmp
 
 def test_unknown_exercise_name_is_refused(tmp_path):
     cells = decoding_cells()
-    cells[4].metadata["exercise"] = "preferred_orientations"
+    cells[5].metadata["exercise"] = "preferred_orientations"
     message = generate_error(make_project(tmp_path, {"01_decoding": cells}))
     assert (
-        "solutions/01_decoding.ipynb, cell 4" in message
+        "solutions/01_decoding.ipynb, cell 5" in message
         and "unknown exercise name 'preferred_orientations'" in message
     )
     # It names the notebook's registered exercises and where a new one is added.
@@ -508,29 +519,21 @@ def double(x):
     # TODO: return twice x
     # BEGIN SOLUTION
     return 2 * x
-    # END SOLUTION
-
-
-doubled = double(21)"""
-TOY_STUDENT = f"""\
-{rules.PLACEHOLDER_COMMENT}
-{rules.PLACEHOLDER_IMPORT}
-
-doubled = helpers.placeholders.not_done("double", "doubled")
-
+    # END SOLUTION"""
+TOY_STUDENT = """\
 def double(x):
     # TODO: return twice x
-    raise NotImplementedError("Exercise 'double': return twice x")
-
-
-doubled = double(21)"""
+    raise NotImplementedError("Exercise 'double': return twice x")"""
 
 
 def toy_project(tmp_path: Path) -> Path:
     cells = [
         md("# Tutorial 3: a toy", cell_id="title"),
         code(SETUP, tags=["setup"], cell_id="setup"),
+        md(hint(1, "Multiply."), cell_id="hint-double-1"),
         code(TOY_SOLUTION, tags=["exercise"], exercise="double", cell_id="ex-double"),
+        code("checks.double(double)", cell_id="check-double"),
+        code("doubled = double(21)", cell_id="use-double"),
     ]
     return make_project(tmp_path, {"03_toy": cells})
 
@@ -548,8 +551,12 @@ def test_a_new_exercise_needs_a_registry_entry_and_no_change_to_the_generator(tm
     student = nbformat.reads(files[root / "book/student/03_toy.ipynb"].decode(), as_version=4)
     source = cell_by_id(student, "ex-double").source
     assert source == TOY_STUDENT
+    namespace = {}
+    exec(compile(source, "cell", "exec"), namespace)
     with pytest.raises(NotImplementedError, match="Exercise 'double': return twice x"):
-        exec(compile(source, "cell", "exec"), {})
+        namespace["double"](1)
+    use = cell_by_id(student, "use-double").source
+    assert placeholder_names(use) == ["doubled"] and 'require_done("double", double)' in use
     page = nbformat.reads(files[root / "book/tutorials/03_toy.ipynb"].decode(), as_version=4)
     revealed = [line for line in TOY_SOLUTION.split("\n") if line.strip() not in (rules.BEGIN, rules.END)]
     assert cell_by_id(page, "ex-double").source == "\n".join(revealed).replace("# TODO: ", "# ")
@@ -560,9 +567,9 @@ def test_a_new_exercise_needs_a_registry_entry_and_no_change_to_the_generator(tm
 
 def test_duplicate_exercise_name_in_one_notebook_is_refused(tmp_path):
     cells = decoding_cells()
-    cells[11].metadata["exercise"] = "preferred_orientation"
+    cells[15].metadata["exercise"] = "preferred_orientation"
     message = generate_error(make_project(tmp_path, {"01_decoding": cells}))
-    assert "cell 11 (exercise 'preferred_orientation')" in message and "already used by cell 4" in message
+    assert "cell 15 (exercise 'preferred_orientation')" in message and "already used by cell 5" in message
 
 
 def test_exercise_in_the_wrong_notebook_is_refused(tmp_path):
@@ -572,7 +579,7 @@ def test_exercise_in_the_wrong_notebook_is_refused(tmp_path):
     )
     message = generate_error(root)
     assert (
-        "solutions/02_encoding.ipynb, cell 2 (exercise 'classifier')" in message
+        "solutions/02_encoding.ipynb, cell 4 (exercise 'classifier')" in message
         and "belongs to 01_decoding" in message
     )
 
@@ -621,7 +628,7 @@ def test_missing_or_non_github_config_is_refused(tmp_path):
 
 def test_errors_reach_the_command_line_with_exit_status_2(tmp_path, capsys):
     cells = decoding_cells()
-    cells[4].metadata["exercise"] = "nope"
+    cells[5].metadata["exercise"] = "nope"
     root = make_project(tmp_path, {"01_decoding": cells})
     assert mk.main(["--root", str(root)]) == 2
     assert "unknown exercise name 'nope'" in capsys.readouterr().err
@@ -688,9 +695,25 @@ def test_a_docs_table_unlike_the_registry_is_reported_with_the_rows_to_write(edi
 # ---------------------------------------------------------------- running student notebooks in a kernel
 
 
-def run_cells(path: Path, cwd: Path) -> list[tuple[int, str | None, str | None]]:
-    """Run every code cell in order in a python3 kernel: (cell index, exception name or None, message)."""
+MAX_TRACEBACK_LINES = 15  # what a student meets when a cell needs an unfinished exercise
+
+
+@dataclasses.dataclass
+class Ran:
+    """One executed code cell: its index, the exception's name and message (None), what it showed."""
+
+    index: int
+    ename: str | None
+    evalue: str | None
+    traceback: list[str]  # the error output's lines, ANSI colours removed ([] when it did not fail)
+    text: str  # everything it printed
+
+
+def run_cells(path: Path, cwd: Path, sources: dict[str, str] | None = None) -> list[Ran]:
+    """Run every code cell in order in a python3 kernel (cell id -> replacement source in `sources`)."""
     nb = read(path)
+    for cell in nb.cells:
+        cell.source = (sources or {}).get(cell.id, cell.source)
     client = NotebookClient(
         nb, kernel_name="python3", timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(cwd)}}
     )
@@ -701,9 +724,13 @@ def run_cells(path: Path, cwd: Path) -> list[tuple[int, str | None, str | None]]
                 continue
             try:
                 client.execute_cell(cell, index)
-                results.append((index, None, None))
+                ename = evalue = None
             except CellExecutionError as error:
-                results.append((index, error.ename, error.evalue))
+                ename, evalue = error.ename, error.evalue
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            lines = "\n".join(errors[0].traceback).split("\n") if errors else []
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            results.append(Ran(index, ename, evalue, [re.sub(r"\x1b\[[0-9;]*m", "", x) for x in lines], text))
     return results
 
 
@@ -712,51 +739,63 @@ def exercise_cells(nb) -> dict[int, str]:
 
 
 def placeholder_names(source: str) -> list[str]:
-    return re.findall(r"^(\w+) = helpers\.placeholders\.not_done\(", source, flags=re.MULTILINE)
+    return re.findall(r'^(\w+) = not_done\("\w+", "\w+"\)$', source, flags=re.MULTILINE)
 
 
-def assert_student_run_fails_the_right_way(nb, results):
-    """Nothing fails before the first exercise; after it only NotImplementedError naming a reached one."""
+def assert_student_run_fails_the_right_way(nb, results: list[Ran]):
+    """An untouched student notebook: each exercise cell defines, its check says "not done yet", the next
+    cell stops with a short NotImplementedError naming the exercise; nothing else fails except cells
+    using a placeholder, each with a short error naming its exercise."""
     exercises = exercise_cells(nb)
     assert exercises, "the notebook has no exercise cells"
     reached: list[str] = []
     failures = {}
-    for index, ename, evalue in results:
+    for ran in results:
+        index, ename, evalue = ran.index, ran.ename, ran.evalue
         where = f"cell {index}:\n{nb.cells[index].source[:300]}\n-> {ename}: {evalue}"
-        if index < min(exercises):
-            assert ename is None, f"a cell before the first exercise failed, {where}"
-            continue
         if index in exercises:
             reached.append(exercises[index])
-            assert ename == "NotImplementedError", (
-                f"an untouched exercise must raise NotImplementedError, {where}"
+            assert ename is None, f"an exercise cell only defines, so it runs without error, {where}"
+        elif index - 1 in exercises:
+            name = exercises[index - 1]
+            assert ename is None and f"{name}: not done yet" in ran.text, (
+                f"the check of {name!r} must say kindly that it is not done yet, {where}\n{ran.text}"
             )
-        if ename is not None:
-            assert ename == "NotImplementedError" and any(
-                f"Exercise '{name}'" in evalue for name in reached
-            ), (
-                "after the first exercise, a cell may only fail with NotImplementedError naming an "
-                f"exercise above, {where}"
+        elif index - 2 in exercises:
+            name = exercises[index - 2]
+            assert ename == "NotImplementedError" and f"Exercise '{name}' is not done yet" in evalue, (
+                f"the cell after the check of {name!r} must stop naming the exercise, {where}"
             )
-            failures[index] = evalue
-    # Each exercise's placeholders work: a later cell that uses them fails pointing at the exercise.
-    for index, name in exercises.items():
-        names = placeholder_names(nb.cells[index].source)
+        if ename is None:
+            continue
+        assert reached, f"a cell before the first exercise failed, {where}"
+        assert ename == "NotImplementedError" and any(f"Exercise '{n}'" in evalue for n in reached), (
+            f"after the first exercise, a cell may only fail with NotImplementedError naming an exercise "
+            f"above, {where}"
+        )
+        assert len(ran.traceback) <= MAX_TRACEBACK_LINES and any(
+            f"Exercise '{n}'" in ran.traceback[-1] for n in reached
+        ), f"{where}: a long traceback, or its last line does not name the exercise:\n" + "\n".join(
+            ran.traceback
+        )
+        failures[index] = evalue
+    # Each guarded cell's placeholders work: a later cell that uses them fails pointing at the exercise.
+    for ran in results:
+        names = placeholder_names(nb.cells[ran.index].source)
         users = [
-            later
-            for later, _, _ in results
-            if later > index
-            and later not in exercises
+            later.index
+            for later in results
+            if later.index > ran.index
             and set(names)
             & {
                 n.id
-                for n in ast.walk(ast.parse(python_source(nb.cells[later].source)))
+                for n in ast.walk(ast.parse(python_source(nb.cells[later.index].source)))
                 if isinstance(n, ast.Name)
             }
         ]
-        if users:
-            assert any(f"comes from Exercise '{name}'" in failures.get(later, "") for later in users), (
-                f"cells {users} use {names} from exercise {name!r}, but none failed with its placeholder"
+        if names and users:
+            assert any("comes from Exercise '" in failures.get(later, "") for later in users), (
+                f"cells {users} use {names} from cell {ran.index}, but none failed with its placeholder"
             )
 
 
@@ -778,14 +817,32 @@ def test_fixture_student_notebook_fails_the_right_way_in_a_kernel(project, kerne
     nb = read(path)
     results = run_cells(path, tmp_path)
     assert_student_run_fails_the_right_way(nb, results)
-    outcome = {nb.cells[index].id: (ename, evalue) for index, ename, evalue in results}
-    assert outcome["check-1"] == (None, None)
+    outcome = {nb.cells[ran.index].id: (ran.ename, ran.evalue) for ran in results}
+    assert outcome["ex-preferred"] == outcome["check-1"] == (None, None)
+    assert outcome["use-preferred"] == (
+        "NotImplementedError",
+        "Exercise 'preferred_orientation' is not done yet: complete `preferred_orientation` in its "
+        "exercise cell above, run that cell and its check, then run this cell again.",
+    )
     assert outcome["uses-preferred"] == (
         "NotImplementedError",
         mk_message("preferred", "preferred_orientation"),
     )
     assert outcome["independent"] == (None, None)
     assert outcome["uses-net"] == ("NotImplementedError", mk_message("net", "classifier"))
+    shown = next(ran.traceback for ran in results if nb.cells[ran.index].id == "uses-preferred")
+    assert shown == [
+        "---> line 1 of this cell: print(preferred.mean())",
+        f"NotImplementedError: {mk_message('preferred', 'preferred_orientation')}",
+    ]
+
+
+def test_a_finished_exercise_passes_the_guard_and_its_use_cell_runs(project, kernel_env, tmp_path):
+    solved = {"ex-preferred": PREFERRED, "ex-classifier": CLASSIFIER}
+    results = run_cells(project / "book/student/01_decoding.ipynb", tmp_path, solved)
+    failed = [(ran.index, ran.ename, ran.evalue) for ran in results if ran.ename]
+    assert not failed, failed
+    assert results[-1].text.strip() == "2 1"
 
 
 def mk_message(name, exercise):
@@ -876,22 +933,23 @@ def solution_blocks(source: str) -> list[list[str]]:
     return blocks
 
 
-def strip_placeholders(student: str) -> str:
-    """The student cell without the placeholder block the generator puts at its top (if any)."""
+def strip_guard(student: str) -> str:
+    """A student cell without the guard block the generator puts at the top of a use cell (if any)."""
     lines = student.split("\n")
-    if lines[0] != rules.PLACEHOLDER_COMMENT:
+    guard = r"# Until Exercise '\w+' is done, this cell stops here and its results are placeholders\."
+    if not re.fullmatch(guard, lines[0]):
         return student
-    assert lines[1:3] == [rules.PLACEHOLDER_IMPORT, ""], lines[:3]
+    assert lines[1:3] == [rules.GUARD_IMPORT, ""], lines[:3]
     end = 3
-    while re.match(r'\w+ = helpers\.placeholders\.not_done\("\w+", "\w+"\)$', lines[end]):
+    while re.match(r'\w+ = not_done\("\w+", "\w+"\)$', lines[end]):
         end += 1
-    assert end > 3 and lines[end] == "", lines[: end + 1]
-    return "\n".join(lines[end + 1 :])
+    assert re.fullmatch(r'require_done\("\w+", \w+\)', lines[end]) and lines[end + 1] == "", lines[: end + 2]
+    return "\n".join(lines[end + 2 :])
 
 
 def restore(student: str, solution: str) -> str:
     """The student cell with placeholders removed and each raise replaced by the solution's block."""
-    lines = strip_placeholders(student).split("\n")
+    lines = student.split("\n")
     blocks = iter(solution_blocks(solution))
     out, number = [], 0
     while number < len(lines):
@@ -925,7 +983,7 @@ def test_restoring_stubs_gives_back_the_solution_cell_for_cell(stem):
             assert "# BEGIN SOLUTION" not in mine.source and "# END SOLUTION" not in mine.source
             assert restore(mine.source, theirs.source) == theirs.source
         else:
-            assert mine.source == theirs.source
+            assert strip_guard(mine.source) == theirs.source
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -962,8 +1020,8 @@ def test_book_page_hides_solutions_and_answers_behind_a_click(stem):
             assert "# TODO:" not in mine.source
             stub = page.cells[by_id[cell.id] - 1]
             student_source = next(c.source for c in student.cells if c.id == cell.id)
-            body = strip_placeholders(student_source)
-            assert stub.cell_type == "markdown" and f"```python\n{body.rstrip()}\n```" in stub.source
+            assert stub.cell_type == "markdown"
+            assert f"```python\n{student_source.rstrip()}\n```" in stub.source
         else:
             assert mine.source == cell.source
 
@@ -987,3 +1045,176 @@ def test_student_notebook_fails_only_at_exercises_in_a_kernel(stem, kernel_env, 
     results = run_cells(path, tmp_path)
     print(f"{path.name}: {len(results)} code cells in {time.perf_counter() - started:.1f} s")
     assert_student_run_fails_the_right_way(read(path), results)
+
+
+# ---------------------------------------------------------------- define, check, use; hints; plain markdown
+
+
+def _insert_before(cells, cell_id, new):
+    index = next(i for i, cell in enumerate(cells) if cell.id == cell_id)
+    return [*cells[:index], new, *cells[index:]]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(
+            lambda c: _break(c, "ex-preferred", "    # END SOLUTION", "    # END SOLUTION\n\n\nx = 1"),
+            ["cell 5", "line 10 (`x = 1`) does more than define `preferred_orientation`",
+             "move this line and the ones that use the result into a code cell after the check cell"],
+            id="exercise cell uses its result",
+        ),
+        pytest.param(
+            lambda c: _break(c, "ex-preferred", "def preferred_orientation(", "def preferred("),
+            ["cell 5", "must define `preferred_orientation`", "defines ['preferred']"],
+            id="exercise cell defines another name",
+        ),
+        pytest.param(
+            lambda c: [cell for cell in c if cell.id != "check-1"],
+            ["cell 5", "the cell right after it must be its check",
+             "`checks.preferred_orientation(preferred_orientation)`"],
+            id="no check right after",
+        ),
+        pytest.param(
+            lambda c: _break(
+                c, "ex-classifier", "        return x % self.n_classes\n        # END SOLUTION",
+                "        result = x % self.n_classes\n        # END SOLUTION\n        return result",
+            ),
+            ["cell 15", "in `Classifier.predict`", "uses `result`, which only the solution block assigns",
+             "move that line inside the solution block"],
+            id="solution name used after the raise",
+        ),
+        pytest.param(
+            lambda c: [cell for cell in c if cell.id != "hint-1-1"],
+            ["cell 4 (exercise 'preferred_orientation'): it has 0 hints; give it 1 to 3"],
+            id="no hint",
+        ),
+        pytest.param(
+            lambda c: _insert_before(
+                _insert_before(c, "hint-2-1", md(hint(1), cell_id="h0")), "h0", md(hint(1), cell_id="h00")
+            ),
+            ["cell 17 (exercise 'classifier'): it has 4 hints; give it 1 to 3"],
+            id="four hints",
+        ),
+        pytest.param(
+            lambda c: _break(c, "hint-2-2", "Hint 2", "Hint 3"),
+            ["(exercise 'classifier'): its hints (cells [13, 14]) are numbered [1, 3]"],
+            id="hints out of order",
+        ),
+        pytest.param(
+            lambda c: _break(c, "hint-1-1", "Which axis holds the stimuli?",
+                             "Write `best = np.argmax(resp, axis = 0)`."),
+            ["cell 4 (hint for 'preferred_orientation')",
+             "contains the solution line `best=np.argmax(resp,axis=0)`"],
+            id="hint gives the solution",
+        ),
+        pytest.param(
+            lambda c: _insert_before(c, "think-1", md(hint(1), cell_id="stray")),
+            ["cell 8: a hint cell must sit right before its exercise cell"],
+            id="stray hint",
+        ),
+        pytest.param(
+            lambda c: _break(c, "hint-1-1", "\n\n</details>", ""),
+            ["cell 4 (hint): end the hint with a line `</details>`"],
+            id="hint not closed",
+        ),
+    ],
+)
+def test_define_check_use_and_hint_rules_stop_the_generator(tmp_path, edit, expected):
+    root = make_project(tmp_path, {"01_decoding": edit(decoding_cells())})
+    message = generate_error(root)
+    assert "solutions/01_decoding.ipynb" in message
+    for part in expected:
+        assert part in message
+    assert not (root / "book").exists()
+
+
+@pytest.mark.parametrize(
+    ("markdown", "what"),
+    [
+        pytest.param(
+            "Text\n\n```{admonition} Aside\n:class: note\nBody\n```", "a MyST directive", id="admonition"
+        ),
+        pytest.param(":::{note}\nBody\n:::", "a MyST colon fence", id="colon fence"),
+        pytest.param("See {download}`the file <x.ipynb>`.", "a MyST role", id="role"),
+        pytest.param("(my-label)=\n## Title", "a MyST target", id="target"),
+    ],
+)
+def test_myst_only_markdown_is_refused_with_the_line_and_a_plain_alternative(tmp_path, markdown, what):
+    cells = _insert_before(decoding_cells(), "think-1", md(markdown, cell_id="myst"))
+    message = generate_error(make_project(tmp_path, {"01_decoding": cells}))
+    line = next(n for n, text in enumerate(markdown.split("\n"), 1) if re.search(r"[{:(]", text))
+    assert f"solutions/01_decoding.ipynb, cell 8: line {line} uses {what}" in message
+    assert "blockquote" in message
+
+
+def test_plain_markdown_that_looks_like_myst_is_accepted(tmp_path):
+    plain = "Math $\\{x\\}$, a set `{1, 2}`, a fence:\n\n```python\nd = {'a': 1}\n```\n\n> **Aside** text"
+    cells = _insert_before(decoding_cells(), "think-1", md(plain, cell_id="plain"))
+    mk.generate(make_project(tmp_path, {"01_decoding": cells}))
+
+
+# Independent of the generator: what Jupyter and Colab do not render.
+MYST_MARKUP = re.compile(
+    r"^\s*(`{3,}|~{3,})\s*\{|^\s*:::|\{[a-zA-Z][\w:-]*\}`|^\s*\([\w-]+\)=\s*$", flags=re.MULTILINE
+)
+STUDENT_FACING = [
+    pytest.param(p, id=p.relative_to(ROOT).as_posix())
+    for p in SOLUTIONS + [ROOT / "book/student" / p.name for p in SOLUTIONS]
+] or [pytest.param(None, marks=NO_SOLUTIONS)]
+
+
+@pytest.mark.parametrize("path", STUDENT_FACING)
+def test_no_myst_only_markup_in_notebooks_students_open(path):
+    for index, cell in enumerate(read(path).cells):
+        if cell.cell_type == "markdown":
+            found = MYST_MARKUP.search(cell.source)
+            assert found is None, f"{path.name}, cell {index}: MyST-only markup {found.group(0)!r}"
+
+
+def _is_hint(cell) -> bool:
+    return cell.cell_type == "markdown" and "<summary>Hint" in cell.source
+
+
+def _hints_before(cells, index):
+    found = []
+    while index > 0 and _is_hint(cells[index - 1]):
+        index -= 1
+        found.insert(0, cells[index].source)
+    return found
+
+
+@pytest.mark.parametrize("path", STUDENT_FACING)
+def test_each_exercise_has_one_to_three_folded_hints_without_solution_lines(path):
+    solution = read(ROOT / "solutions" / path.name)
+    answers = {
+        cell.metadata["exercise"]: [
+            "".join(line.split())
+            for block in solution_blocks(cell.source)
+            for line in block[1:-1]
+            if len("".join(line.split())) >= 8 and not line.strip().startswith("#")
+        ]
+        for cell in solution.cells
+        if "exercise" in cell.metadata
+    }
+    nb = read(path)
+    for index, name in exercise_cells(nb).items():
+        hints = _hints_before(nb.cells, index)
+        assert 1 <= len(hints) <= 3, f"{path.name}: exercise {name!r} has {len(hints)} hints"
+        for number, text in enumerate(hints, 1):
+            assert re.fullmatch(
+                rf"<details>\n<summary>Hint {number}</summary>\n\n.+\n\n</details>", text, flags=re.DOTALL
+            ), f"{path.name}: hint {number} of {name!r} is not a folded <details> block:\n{text}"
+            flat = "".join(text.split())
+            leaked = [line for line in answers[name] if line in flat]
+            assert not leaked, f"{path.name}: hint {number} of {name!r} gives away {leaked}"
+    all_hints = sum("<summary>Hint" in cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    assert all_hints == sum(len(_hints_before(nb.cells, i)) for i in exercise_cells(nb))
+
+
+@pytest.mark.parametrize("path", [p for p in STUDENT_FACING if "student" in str(p.values[0] or "")])
+def test_student_notebooks_load_nothing_from_the_internet(path):
+    for index, cell in enumerate(read(path).cells):
+        if cell.cell_type == "markdown":
+            images = re.findall(r"!\[[^\]]*\]\((https?://[^)]+)\)|<img[^>]+src=.https?://", cell.source)
+            assert not images, f"{path.name}, cell {index}: an image from the internet: {images}"

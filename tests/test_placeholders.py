@@ -119,3 +119,68 @@ def test_a_torch_call_names_the_placeholder_argument_it_got():
 def test_not_done_refuses_names_that_are_not_strings(args):
     with pytest.raises(TypeError, match="two strings"):
         not_done(*args)
+
+
+# ---------------------------------------------------------------- require_done and the short traceback
+
+from helpers.placeholders import is_stub, require_done  # noqa: E402
+
+
+def _stub(x):
+    raise NotImplementedError("Exercise 'double': return twice x")
+
+
+def _done(x):
+    return 2 * x
+
+
+class _StubModel:
+    def __init__(self):
+        self.size = 3
+
+    def forward(self, x):
+        def inner():
+            raise NotImplementedError("Exercise 'model': flatten x")
+
+        return inner()
+
+
+class _DoneModel:
+    def forward(self, x):
+        return x
+
+
+def test_is_stub_finds_the_raise_in_functions_methods_and_nested_functions():
+    assert is_stub("double", _stub) and not is_stub("double", _done)
+    assert is_stub("model", _StubModel) and not is_stub("model", _DoneModel)
+    # Another exercise's stub is not this one's.
+    assert not is_stub("other", _stub)
+    assert is_stub("double", not_done("double", "f"))
+
+
+def test_require_done_stops_with_a_message_naming_the_exercise_and_what_to_complete():
+    require_done("double", _done)
+    require_done("model", _DoneModel, _done)
+    with pytest.raises(NotImplementedError) as caught:
+        require_done("model", _done, _StubModel)
+    assert str(caught.value) == (
+        "Exercise 'model' is not done yet: complete `_StubModel` in its exercise cell above, "
+        "run that cell and its check, then run this cell again."
+    )
+    with pytest.raises(TypeError, match="stable name first"):
+        require_done(_stub)
+
+
+def test_ipython_shows_two_lines_the_cell_line_and_the_message():
+    cell = "x = 1\ny = not_done('preferred_orientation', 'preferred') + x\n"
+    code = compile(cell, "<cell>", "exec")
+    import linecache
+
+    linecache.cache["<cell>"] = (len(cell), None, cell.splitlines(True), "<cell>")
+    try:
+        exec(code, {"not_done": not_done})
+    except NotImplementedError as error:
+        shown = error._render_traceback_()
+    assert len(shown) == 2
+    assert shown[0] == "---> line 2 of this cell: y = not_done('preferred_orientation', 'preferred') + x"
+    assert shown[1].endswith(f"NotImplementedError\x1b[0m: {MESSAGE}")

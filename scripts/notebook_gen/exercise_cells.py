@@ -1,10 +1,12 @@
-"""One exercise cell of a solution notebook -> its student version.
+"""One exercise cell of a solution notebook -> its student version, and the guard of the cells using it.
 
-Each solution block (`# TODO:` sentence, `# BEGIN SOLUTION`, the solution, `# END SOLUTION`) becomes
-`raise NotImplementedError("Exercise '<name>': <the TODO sentence>")` at the block's indentation; every
-module-level name the cell assigns is first bound to a `helpers.placeholders.not_done` placeholder, so
-a later cell that uses it says which exercise to do. The markers are checked on the way, and a broken
-one stops the generator with the cell and the fix.
+An exercise cell only defines its function or class (its check comes next; the cells that use the
+result come after). Each solution block (`# TODO:` sentence, `# BEGIN SOLUTION`, the solution,
+`# END SOLUTION`) becomes `raise NotImplementedError("Exercise '<name>': <the TODO sentence>")` at the
+block's indentation, and nothing else: no line may be left after it that needs the solution's names.
+A later cell that uses the exercise starts, in the student notebook, with `guard_lines`: placeholders
+for the names it assigns, then `require_done`, which stops the cell while the stub is unfinished. The
+markers are checked on the way, and a broken one stops the generator with the cell and the fix.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from helpers.files import python_source
 from notebook_gen.rules import (
     BEGIN,
     END,
+    GUARD_COMMENT,
+    GUARD_IMPORT,
     LINE_LENGTH,
     MARKER_LIKE,
-    PLACEHOLDER_COMMENT,
-    PLACEHOLDER_IMPORT,
     TODO,
     NotebookError,
 )
@@ -223,31 +225,59 @@ def assigned_names(tree: ast.Module) -> list[str]:
     return [name for name in bound if name not in read_first and name != "_"]
 
 
-def placeholder_lines(exercise: str, names: list[str]) -> list[str]:
-    """The block that binds `names` to placeholders at the top of a student exercise cell."""
-    if not names:
-        return []
-    binds = [f'{name} = helpers.placeholders.not_done("{exercise}", "{name}")' for name in names]
-    return [PLACEHOLDER_COMMENT, PLACEHOLDER_IMPORT, "", *binds, ""]
+def guard_lines(exercise: str, stubs: tuple[str, ...], names: list[str]) -> list[str]:
+    """The block a student notebook's "use" cell starts with: placeholders for `names`, then the guard.
+
+    Until the exercise is done the guard stops the cell before anything runs on the stub, and the names
+    the cell would assign stay placeholders that say which exercise to do when a later cell uses them.
+    """
+    binds = [f'{name} = not_done("{exercise}", "{name}")' for name in names]
+    return [
+        GUARD_COMMENT.format(exercise=exercise),
+        GUARD_IMPORT,
+        "",
+        *binds,
+        f'require_done("{exercise}", {", ".join(stubs)})',
+        "",
+    ]
+
+
+def guarded_source(source: str, exercise_cell: ExerciseCell, where: str) -> str | None:
+    """A later cell using what the exercise cell defines, as the student gets it: guard block, then the
+    cell (None for a cell that uses none of it)."""
+    try:
+        tree = ast.parse(python_source(source))
+    except SyntaxError as error:
+        raise NotebookError(
+            f"{where}: the cell is not valid Python (line {error.lineno}: {error.msg}): fix it."
+        ) from None
+    defined = exercise_cell.defines
+    if not any(isinstance(n, ast.Name) and n.id in defined for n in ast.walk(tree)):
+        return None
+    lines = guard_lines(exercise_cell.name, exercise_cell.stubs, assigned_names(tree))
+    return "\n".join([*lines, source])
 
 
 @dataclass(frozen=True)
 class ExerciseCell:
-    """An exercise cell's generated versions (the exercise itself is `helpers.exercises.get(name)`)."""
+    """An exercise cell's student version (the exercise itself is `helpers.exercises.get(name)`)."""
 
     name: str
-    stub: str  # the cell with its blocks replaced, without placeholders (shown on the book page)
-    student: str  # what the student notebook's cell holds: placeholders, then the stub
+    object_name: str  # the registry's name for what the cell defines, e.g. `make_classifier`
+    stub: str  # the cell with its blocks replaced by raises: the student notebook's cell, the book's code
+    defines: tuple[str, ...]  # every function and class the cell defines
+    stubs: tuple[str, ...]  # those of them that hold a raise in the student notebook
 
 
-def make_exercise_cell(source: str, exercise: str, where: str) -> ExerciseCell:
-    """Check an exercise cell's markers and Python, and make its student version."""
+def make_exercise_cell(source: str, exercise: str, object_name: str, where: str) -> ExerciseCell:
+    """Check an exercise cell (markers, Python, definitions only) and make its student version."""
     try:
         tree = ast.parse(python_source(source))
     except SyntaxError as error:
         raise NotebookError(
             f"{where}: the cell is not valid Python (line {error.lineno}: {error.msg}): fix the solution."
         ) from None
+    _check_defines_only(tree, object_name, where)
     blocks = find_blocks(source, where)
     stub, raise_lines = stub_source(source, exercise, blocks)
     try:
@@ -264,8 +294,67 @@ def make_exercise_cell(source: str, exercise: str, where: str) -> ExerciseCell:
                 f"{where}: the block at line {block.begin + 1} is not inside a function or method body: "
                 "every exercise is a function or a class; put the block inside the body it completes."
             )
-    student = "\n".join(placeholder_lines(exercise, assigned_names(tree)) + [stub])
-    return ExerciseCell(exercise, stub, student)
+    _check_no_solution_names_left(tree, stub_tree, where)
+    definitions = [s for s in stub_tree.body if isinstance(s, (ast.FunctionDef, ast.ClassDef))]
+    stubs = [d.name for d in definitions if any(n.lineno in in_function for n in ast.walk(d) if
+                                               isinstance(n, ast.Raise))]
+    return ExerciseCell(exercise, object_name, stub, tuple(d.name for d in definitions), tuple(stubs))
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+def _check_defines_only(tree: ast.Module, object_name: str, where: str) -> None:
+    """The cell only defines (functions, classes, imports), and it defines `object_name`."""
+    for statement in tree.body:
+        docstring = isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+        if not isinstance(statement, _DEFINITIONS) and not docstring:
+            text = ast.unparse(statement).split("\n")[0]
+            raise NotebookError(
+                f"{where}: line {statement.lineno} (`{text}`) does more than define `{object_name}`. An "
+                "exercise cell only defines its function or class, so that its check (the next cell) "
+                "reports a wrong answer before anything runs on it: move this line and the ones that "
+                "use the result into a code cell after the check cell (define, check, use)."
+            )
+    defined = [s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.ClassDef))]
+    if object_name not in defined:
+        raise NotebookError(
+            f"{where}: the cell must define `{object_name}` (helpers/exercises.py, `object_name`), but it "
+            f"defines {defined or 'nothing'}: define it here, or fix the registry entry."
+        )
+
+
+def _function_locals(tree: ast.AST) -> dict[str, tuple[ast.AST, set[str]]]:
+    """Each function (by qualified name) -> (its node, the names its body binds, arguments included)."""
+    found = {}
+
+    def walk(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                if not isinstance(child, ast.ClassDef):
+                    bound = {a.arg for a in ast.walk(child.args) if isinstance(a, ast.arg)}
+                    stores = [n for n in ast.walk(child) if isinstance(n, ast.Name)]
+                    bound |= {n.id for n in stores if isinstance(n.ctx, ast.Store)}
+                    found[name] = (child, bound)
+                walk(child, name + ".")
+
+    walk(tree, "")
+    return found
+
+
+def _check_no_solution_names_left(tree: ast.Module, stub_tree: ast.Module, where: str) -> None:
+    """No line left in a stub reads a local name that only the solution block assigns (dead, undefined)."""
+    solution, stub = _function_locals(tree), _function_locals(stub_tree)
+    for name, (node, bound) in stub.items():
+        missing = solution.get(name, (None, set()))[1] - bound
+        for used in ast.walk(node):
+            if isinstance(used, ast.Name) and isinstance(used.ctx, ast.Load) and used.id in missing:
+                raise NotebookError(
+                    f"{where}: in `{name}`, line {used.lineno} of the student's version uses `{used.id}`, "
+                    "which only the solution block assigns, so it would be an undefined name after the "
+                    "stub's raise: move that line inside the solution block (e.g. the `return`)."
+                )
 
 
 def _raises_in_functions(tree: ast.Module) -> set[int]:

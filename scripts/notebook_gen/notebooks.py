@@ -19,7 +19,8 @@ import nbformat
 
 from helpers import exercises
 from notebook_gen import book_cells
-from notebook_gen.exercise_cells import ExerciseCell, make_exercise_cell
+from notebook_gen.exercise_cells import ExerciseCell, guarded_source, make_exercise_cell
+from notebook_gen.markdown_rules import check_hints, check_no_stray_hints, check_plain_markdown
 from notebook_gen.repository import Repository, read_repository
 from notebook_gen.rules import (
     BADGE_CELL_ID,
@@ -33,7 +34,6 @@ from notebook_gen.rules import (
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
-COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 LOCAL_BADGE = "book/_static/colab-badge.svg"
 
 BADGE_SVG = """\
@@ -79,6 +79,7 @@ class Solution:
     nb: nbformat.NotebookNode
     exercise_cells: dict[int, ExerciseCell]  # cell index -> its generated versions
     setup_index: int
+    guarded_cells: dict[int, str]  # index of a later cell using an exercise -> its student version
 
 
 def read_solution(path: Path, root: Path) -> Solution:
@@ -93,7 +94,45 @@ def read_solution(path: Path, root: Path) -> Solution:
         )
     _set_cell_ids(cells, written_ids, rel)
     setup_index = _setup_index(cells, rel)
-    return Solution(path.stem, path, nb, _exercise_cells(cells, path.stem, rel), setup_index)
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "markdown":
+            check_plain_markdown(cell.source, f"{rel}, cell {index}")
+    found = _exercise_cells(cells, path.stem, rel)
+    hint_cells = set()
+    for index, exercise_cell in found.items():
+        _check_check_cell(cells, index, exercise_cell, rel)
+        hint_cells.update(check_hints(cells, index, exercise_cell.name, rel))
+    check_no_stray_hints(cells, hint_cells, rel)
+    return Solution(path.stem, path, nb, found, setup_index, _guarded_cells(cells, found, rel))
+
+
+def _check_check_cell(cells, index: int, exercise_cell: ExerciseCell, rel: str) -> None:
+    """The cell right after an exercise cell is its check: `checks.<name>(<object>)`."""
+    call = f"checks.{exercise_cell.name}({exercise_cell.object_name})"
+    following = cells[index + 1] if index + 1 < len(cells) else None
+    if following is None or following.cell_type != "code" or call not in following.source:
+        raise NotebookError(
+            f"{rel}, cell {index} (exercise {exercise_cell.name!r}): the cell right after it must be its "
+            f"check, a code cell calling `{call}` (define, check, use): add it there, and move any cell "
+            "in between after it."
+        )
+
+
+def _guarded_cells(cells, found: dict[int, ExerciseCell], rel: str) -> dict[int, str]:
+    """Each later code cell that uses an exercise's function or class -> its guarded student version."""
+    guarded = {}
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code" or index in found or index - 1 in found:
+            continue
+        for exercise_index, exercise_cell in found.items():
+            if exercise_index > index:
+                continue
+            source = guarded.get(index, cell.source)
+            where = f"{rel}, cell {index}"
+            student = guarded_source(source, exercise_cell, where)
+            if student is not None:
+                guarded[index] = student
+    return guarded
 
 
 def _read_notebook(path: Path, rel: str) -> tuple[nbformat.NotebookNode, list[str | None]]:
@@ -159,7 +198,7 @@ def _exercise_cells(cells, stem: str, rel: str) -> dict[int, ExerciseCell]:
                     f"{where}: exercise name {name!r} is already used by cell {other}: "
                     "every exercise has its own name."
                 )
-        found[index] = make_exercise_cell(cell.source, name, where)
+        found[index] = make_exercise_cell(cell.source, name, exercises.get(name).object_name, where)
     return found
 
 
@@ -241,7 +280,10 @@ def student_path(stem: str) -> str:
 
 
 def make_student(solution: Solution, repo: Repository) -> nbformat.NotebookNode:
-    """The student notebook: stubs and placeholders, no answers, a Colab badge after the title."""
+    """The student notebook: stubs, guarded use cells, no answers, an "Open in Colab" link after the title.
+
+    The link is plain text: a badge image would be fetched from the internet by every client.
+    """
     cells = []
     for index, cell in enumerate(solution.nb.cells):
         if "answer" in _tags(cell) or book_cells.is_claim_cell(cell):
@@ -251,11 +293,12 @@ def make_student(solution: Solution, repo: Repository) -> nbformat.NotebookNode:
             continue
         cell = _clean_cell(cell)
         if index in solution.exercise_cells:
-            cell.source = solution.exercise_cells[index].student
+            cell.source = solution.exercise_cells[index].stub
+        cell.source = solution.guarded_cells.get(index, cell.source)
         cells.append(cell)
         if index == 0:
-            badge = f"[![Open In Colab]({COLAB_BADGE_IMAGE})]({repo.colab_url(student_path(solution.stem))})"
-            cells.append(nbformat.v4.new_markdown_cell(badge, id=BADGE_CELL_ID))
+            link = f"[Open in Colab]({repo.colab_url(student_path(solution.stem))})"
+            cells.append(nbformat.v4.new_markdown_cell(link, id=BADGE_CELL_ID))
     return _new_notebook(cells)
 
 

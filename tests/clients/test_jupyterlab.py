@@ -2,9 +2,10 @@
 
 The test starts `jupyter lab` on 127.0.0.1 with a token (from .venv, as `make lab` does) on a copy of the
 student notebooks, opens Tutorial 1 and runs all its cells as a student would (Run > Run All Cells).
-The run must stop at the first exercise, with the exercise's own message visible and nothing after it
-run. Then the test types the solution into the exercise cell, runs it and its check, and expects the
-check's ✓ line. Screenshots go to _build/screenshots/lab/.
+The exercise cell only defines, its check says "not done yet", and the run must stop at the cell after
+the check, with a short message naming the exercise and nothing after it run. The first hint opens on
+a click. Then the test types the solution into the exercise cell, runs it and its check, expects the
+check's ✓ line, and runs the cell that uses it. Screenshots go to _build/screenshots/lab/.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 NOTEBOOK = "01_decoding.ipynb"
 FIRST_EXERCISE = "preferred_orientation"
 RUN_ALL_TIMEOUT_MS = 300_000  # data generation and the first training run happen before the exercise
+MAX_TRACEBACK_LINES = 15
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -157,13 +159,21 @@ def test_run_all_stops_at_the_first_exercise_with_its_message(page, lab):
     index, name = _exercise_cells(lab["work"] / NOTEBOOK)[0]
     assert name == FIRST_EXERCISE
     _run_all(page)
-    message = page.locator(".jp-Cell").nth(index).locator(".jp-OutputArea-output")
-    message.get_by_text(f"Exercise '{name}'").first.wait_for(timeout=RUN_ALL_TIMEOUT_MS)
+    stop = index + 2  # define, check, use: the use cell is the one that needs the exercise
+    message = page.locator(".jp-Cell").nth(stop).locator(".jp-OutputArea-output")
+    message.get_by_text(f"Exercise '{name}' is not done yet").first.wait_for(timeout=RUN_ALL_TIMEOUT_MS)
     _wait_idle(page, 60_000)
-    page.locator(".jp-Cell").nth(index).scroll_into_view_if_needed()
+    page.locator(".jp-Cell").nth(stop).scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "01_run_all_stops_at_exercise.png"))
-    assert "NotImplementedError" in message.inner_text()
-    # Nothing after the exercise ran: its check cell and every later code cell have no execution count.
+    shown = message.inner_text().strip().split("\n")
+    assert "NotImplementedError" in shown[-1] and f"Exercise '{name}'" in shown[-1], shown
+    assert len(shown) <= MAX_TRACEBACK_LINES, shown
+    exercise_output = page.locator(".jp-Cell").nth(index).locator(".jp-OutputArea-output")
+    assert exercise_output.count() == 0, "the exercise cell only defines: it shows nothing"
+    check = page.locator(".jp-Cell").nth(index + 1).locator(".jp-OutputArea-output")
+    assert f"{name}: not done yet" in check.inner_text()
+    index = stop
+    # Nothing after the stop ran: every later code cell has no execution count.
     later = page.locator(".jp-CodeCell").filter(has=page.locator(".jp-InputPrompt"))
     counts = later.evaluate_all("cells => cells.map(c => c.querySelector('.jp-InputPrompt').textContent)")
     code_indices = page.locator(".jp-Cell").evaluate_all(
@@ -171,6 +181,22 @@ def test_run_all_stops_at_the_first_exercise_with_its_message(page, lab):
     )
     after = [count for cell, count in zip(code_indices, counts, strict=True) if cell > index]
     assert after and all(count.strip() in ("[ ]:", "") for count in after), after[:5]
+
+
+def test_the_first_hint_opens_on_a_click(page, lab):
+    index, _ = _exercise_cells(lab["work"] / NOTEBOOK)[0]
+    cells = json.loads((lab["work"] / NOTEBOOK).read_text(encoding="utf-8"))["cells"]
+    first_hint = next(i for i in range(index) if "<summary>Hint 1</summary>" in "".join(cells[i]["source"]))
+    hint = page.locator(".jp-Cell").nth(first_hint)
+    hint.scroll_into_view_if_needed()
+    details = hint.locator(".jp-RenderedMarkdown details")
+    assert details.count() == 1 and details.get_attribute("open") is None
+    hidden_text = details.locator("p").first
+    assert not hidden_text.is_visible()
+    details.locator("summary", has_text="Hint 1").click()
+    hidden_text.wait_for(state="visible", timeout=10_000)
+    assert "Where to look" in hidden_text.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "03_first_hint_open.png"))
 
 
 def test_a_solved_exercise_passes_its_check(page, lab):
@@ -189,3 +215,12 @@ def test_a_solved_exercise_passes_its_check(page, lab):
     check.get_by_text(f"✓ {name} looks right").wait_for(timeout=120_000)
     check.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "02_solved_exercise_passes.png"))
+    _wait_idle(page, 60_000)
+    page.keyboard.press("Shift+Enter")  # runs the cell that uses it: now it draws its figure
+    use = page.locator(".jp-Cell").nth(index + 2)
+    use.locator(".jp-OutputArea-output img").first.wait_for(timeout=120_000)
+    _wait_idle(page, 60_000)
+    assert use.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+    assert "Error" not in use.locator(".jp-OutputArea").inner_text()
+    use.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "04_use_cell_runs.png"))
