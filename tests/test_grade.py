@@ -105,7 +105,9 @@ WRONG = {
         "smoothed = gaussian_filter1d(np.asarray(resp, dtype=float), sigma_bins, axis=0)\n"
         "return np.asarray(stimuli_deg).reshape(-1)[smoothed.argmax(axis=0)]"
     ],
-    "classifier": ["net = DeepNetSoftmax(n_inputs, n_hidden, n_classes)\nloss_fn = nn.CrossEntropyLoss()\nreturn net, loss_fn"],
+    "classifier": [
+        "net = DeepNetSoftmax(n_inputs, n_hidden, n_classes)\nloss_fn = nn.CrossEntropyLoss()\nreturn net, loss_fn"
+    ],
     "regularized_loss": [
         "L2 = L2_penalty * torch.square(weights).sum()\n"
         "L1 = L1_penalty * torch.square(weights).sum()\n"
