@@ -106,7 +106,9 @@ WRONG = {
         "return np.asarray(stimuli_deg).reshape(-1)[smoothed.argmax(axis=0)]"
     ],
     "classifier": [
-        "net = DeepNetSoftmax(n_inputs, n_hidden, n_classes)\nloss_fn = nn.CrossEntropyLoss()\nreturn net, loss_fn"
+        "net = DeepNetSoftmax(n_inputs, n_hidden, n_classes)\n"
+        "loss_fn = nn.CrossEntropyLoss()\n"
+        "return net, loss_fn"
     ],
     "regularized_loss": [
         "L2 = L2_penalty * torch.square(weights).sum()\n"
