@@ -28,7 +28,6 @@ tools run the student's code in the kernel that runs the tests (a student can re
 from __future__ import annotations
 
 import argparse
-import ast
 import copy
 import hashlib
 import importlib
@@ -48,7 +47,7 @@ import nbformat
 import yaml
 
 from helpers import exercises
-from helpers.files import atomic_write, python_source
+from helpers.files import atomic_write
 
 __all__ = [
     "ExportError", "ExerciseCell", "CourseNotebook", "load_generator", "read_course", "dumps",
@@ -64,8 +63,6 @@ GENERATOR_NAMES = {
     "SETUP_PLACEHOLDER": "rules",
     "read_repository": "repository",
     "find_blocks": "exercise_cells",
-    "assigned_names": "exercise_cells",
-    "placeholder_lines": "exercise_cells",
     "read_solution": "notebooks",
     "solution_paths": "notebooks",
 }
@@ -99,8 +96,7 @@ def load_generator(root: Path) -> SimpleNamespace:
 
     ``scripts/make_notebooks.py`` is run as a module (it puts ``scripts/`` on ``sys.path``), then the
     names the export uses are taken from its package ``notebook_gen``: ``read_repository``,
-    ``read_solution``, ``solution_paths``, ``find_blocks``, ``assigned_names``, ``placeholder_lines``,
-    ``NotebookError``, ``SETUP_PLACEHOLDER``.
+    ``read_solution``, ``solution_paths``, ``find_blocks``, ``NotebookError``, ``SETUP_PLACEHOLDER``.
     """
     path = root / GENERATOR
     if not path.is_file():
@@ -198,9 +194,11 @@ def _course_notebook(generator: SimpleNamespace, solution, pip_address: str) -> 
                 (block.begin, block.end, block.indent, block.todo)
                 for block in generator.find_blocks(cell.source, where)
             )
-            names = generator.assigned_names(ast.parse(python_source(cell.source)))
-            placeholders = tuple(generator.placeholder_lines(exercise.name, names))
-            exercise_cells[len(cells)] = ExerciseCell(exercise, blocks, placeholders)
+            # Exercise cells only define (the generator enforces it): nothing to bind to placeholders.
+            exercise_cells[len(cells)] = ExerciseCell(exercise, blocks, ())
+        else:
+            # A later cell that uses an exercise starts with the student notebook's guard.
+            cell.source = solution.guarded_cells.get(index, cell.source)
         cells.append(cell)
     expected = [exercise.name for exercise in exercises.in_notebook(solution.stem)]
     found = [entry.exercise.name for entry in exercise_cells.values()]

@@ -1,7 +1,8 @@
 """Adding an exercise takes exactly the README's three steps, and everything else follows.
 
 In a temporary copy of the repository the test adds a toy exercise, `double(x)`, by those steps only:
-a solution cell with its markers (and its check cell) in a solution notebook, one registry entry in
+a solution cell with its markers (with its hint before it and its check cell after it) in a solution
+notebook, one registry entry in
 helpers/exercises.py, one check module in helpers/checks/. Then, with nothing else edited, the
 generator makes its student stub, its self-check tells a right answer from a wrong one, and the
 grader grades it in a notebook beside the course's own exercises.
@@ -75,9 +76,12 @@ def _copy_repository(target: Path) -> Path:
 
 
 def _add_solution_cells(path: Path) -> None:
-    """Step 1: the exercise cell (tag and metadata) and its check cell, at the end of the notebook."""
+    """Step 1: a hint, the exercise cell (tag and metadata) and its check cell, at the end of the notebook."""
     notebook = json.loads(path.read_text(encoding="utf-8"))
     notebook["cells"] += [
+        {"cell_type": "markdown", "id": "toy-double-hint", "metadata": {},
+         "source": "<details>\n<summary>Hint 1</summary>\n\nMultiplying an array by a number scales every "
+                   "element.\n\n</details>"},
         {"cell_type": "code", "id": "toy-double", "execution_count": None, "outputs": [],
          "metadata": {"exercise": "double", "tags": ["exercise"]}, "source": SOLUTION_CELL},
         {"cell_type": "code", "id": "toy-double-check", "execution_count": None, "outputs": [],
