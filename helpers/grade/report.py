@@ -16,6 +16,8 @@ from helpers import exercises
 from helpers.checks.common import CheckResult
 from helpers.files import atomic_write
 
+from .untrusted import csv_row
+
 __all__ = ["PASS", "FAIL", "NOT_DONE", "CSV_TAIL", "Row", "write_csv", "format_table"]
 
 PASS, FAIL, NOT_DONE = "pass", "FAIL", "not done"
@@ -32,7 +34,7 @@ class Row:
         exercises: the exercises graded in it, in the course's order.
         results: exercise name -> its verdict.
         notes: what went wrong outside the exercises (a cell that failed, a kernel that died, ...).
-        sandbox: "bubblewrap" or "none".
+        sandbox: which bounds held while it was graded (``Bounds.describe()``), or "not graded".
         seconds: how long grading it took.
     """
 
@@ -62,7 +64,8 @@ class Row:
 
 
 def write_csv(rows: list[Row], out: Path) -> None:
-    """One line per notebook, written atomically (a failure leaves the old file, if any, as it was)."""
+    """One line per notebook, written atomically (a failure leaves the old file, if any, as it was);
+    a text cell starting like a formula (``=``, ``+``, ``-``, ``@``) gets a leading ``'``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     names = exercises.names()
@@ -72,7 +75,7 @@ def write_csv(rows: list[Row], out: Path) -> None:
         for name in names:
             line += [row.mark(name), row.reason(name)]
         line += [row.total, len(row.exercises), " | ".join(row.notes), row.sandbox, f"{row.seconds:.1f}"]
-        writer.writerow(line)
+        writer.writerow(csv_row(line))  # no cell a spreadsheet would run as a formula
     atomic_write(out, buffer.getvalue())
 
 
