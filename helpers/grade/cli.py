@@ -121,7 +121,8 @@ def choose_sandbox(choice: str, limits: Limits) -> tuple[str | None, bool, str, 
         )
         return None, False, f"{warning}\nsandbox: {described}", ""
     if any(reason.startswith("isolation") for reason in missing):
-        lines = ["WARNING: no sandbox: " + "; ".join(r for r in missing if r.startswith("isolation"))]
+        problems = [r.removeprefix("isolation: ") for r in missing if r.startswith("isolation")]
+        lines = ["WARNING: no sandbox: " + "; ".join(problems)]
         lines.append("  notebooks can read what you can read and reach the network")
     else:
         lines = []
