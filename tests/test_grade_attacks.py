@@ -375,8 +375,13 @@ def test_the_good_notebooks_rows_are_exactly_as_when_graded_alone(graded, jobs):
 @BATCHES
 def test_each_attack_costs_at_most_its_own_exercise_and_is_reported_by_the_grader(graded, jobs):
     rows = graded["reports"][jobs]["rows"]
-    for name in ("attack_remount", "attack_forks", "attack_big_file", "attack_deep_tree", "attack_snoop"):
+    for name in ("attack_remount", "attack_forks", "attack_shm_memory", "attack_deep_tree", "attack_snoop"):
         assert rows[name]["conv_fc_encoder"] == "pass", (name, rows[name]["conv_fc_encoder_reason"])
+    big_file = rows["attack_big_file"]  # it filled its own disk: no room left for the grader's inputs
+    assert (
+        big_file["conv_fc_encoder"] == "FAIL"
+        and "used up its disk bound" in big_file["conv_fc_encoder_reason"]
+    )
     assert "output cap" in rows["attack_big_print"]["notes"], rows["attack_big_print"]["notes"]
     assert "time limit" not in rows["attack_big_print"]["notes"]
     assert rows["attack_big_print"]["conv_fc_encoder"] == "pass"
@@ -431,3 +436,52 @@ def test_the_sandbox_column_says_which_bounds_held(graded, jobs):
 def test_the_graders_own_memory_stays_bounded(graded):
     for report in graded["reports"].values():
         assert 0 < report["peak"] < GRADER_PEAK_BOUND, report["peak"] / MIB
+
+
+# ---------------------------------------------------------------- the grader's own failures
+
+
+def test_a_dead_or_stuck_worker_costs_its_own_item_alone_and_is_replaced(tmp_path):
+    from _worker_faults import grade_or_die
+
+    from helpers.grade import workers
+
+    seen, released = [], []
+
+    def release(folder):
+        released.append(folder)
+        shutil.rmtree(folder)
+
+    items = ["a", "die", "b", "hang", "c", "d"]
+    results = workers.run_all(
+        grade_or_die,
+        items,
+        2,
+        (),
+        tmp_path,
+        20,
+        lambda item, why: f"crashed {item}: {why}",
+        seen.append,
+        release,
+    )
+    assert {item: results[item] for item in "abcd"} == {item: f"row of {item}" for item in "abcd"}
+    assert results["die"].startswith("crashed die: process died (exit code 7)")
+    assert results["hang"].startswith("crashed hang: took more than 20 s")
+    assert sorted(seen) == sorted(results.values())
+    assert len(released) == 4 and list(tmp_path.iterdir()) == []  # 2 replaced workers + the last 2
+
+
+def test_an_exception_in_the_grader_costs_one_row_not_the_run(tmp_path, monkeypatch):
+    from helpers.grade import grading, sandbox
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("=the grader's own bug")
+
+    monkeypatch.setattr(sandbox, "Workspace", broken)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    nbformat.write(made.fill("02_encoding"), tmp_path / "n_02_encoding.ipynb")
+    row = grading.grade_notebook(str(tmp_path / "n_02_encoding.ipynb"), grading.Options(bwrap=None))
+    assert row.exercises == ["conv_fc_encoder"] and not row.results["conv_fc_encoder"].passed
+    assert "not graded: the grader failed on it (RuntimeError: =the grader's own bug)" in row.notes[0]
+    assert list((tmp_path / "tmp").iterdir()) == []  # its grading folder removed

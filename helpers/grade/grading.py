@@ -9,6 +9,7 @@ in worker processes.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import signal
@@ -188,7 +189,15 @@ class Session:
             return CheckResult.failure(name, reason)
         folder = f".grading-{secrets.token_hex(8)}"
         inputs = checks.make_inputs(name, np.random.default_rng(secrets.randbits(128)))
-        self.workspace.exchange(folder, transport.plain_files(inputs))
+        try:
+            self.workspace.exchange(folder, transport.plain_files(inputs))
+        except OSError as error:
+            full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+            why = ": the notebook used up its disk bound" if full else ""
+            reason = (
+                f"not graded: its inputs could not be written into its folder ({excerpt(error, 100)}){why}"
+            )
+            return CheckResult.failure(name, reason)
         limit = min(self.options.exercise_timeout, self.remaining())
         code = transport.driver_code(exercises.get(name), self.work / folder)
         outcome = self.kernel.run(code, limit)
