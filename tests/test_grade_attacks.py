@@ -527,14 +527,19 @@ def test_what_a_dead_worker_left_is_released(tmp_path):
 
     parent = tmp_path / "worker-0"
     parent.mkdir()
-    root = parent / "nma-grade-abandoned"
-    root.mkdir()
+    root = Path(tempfile.mkdtemp(prefix="nma-grade-", dir=parent))
     confinement = confine.Confinement(root, confine.Limits(disk_bytes=64 * MIB), strict=True)
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
     child = subprocess.Popen(confinement.command(["/bin/sleep", "60"]), env=env, stdin=subprocess.DEVNULL)
-    time.sleep(1)
+    deadline = time.monotonic() + 30
+    while not confinement.processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
     name = f"{confine.CGROUP_PREFIX}{root.name}"
-    assert confinement.processes() and os.path.ismount(root) and list(Path("/sys/fs/cgroup").rglob(name))
+    try:
+        assert confinement.processes() and os.path.ismount(root) and list(Path("/sys/fs/cgroup").rglob(name))
+    except AssertionError:
+        confinement.close()
+        raise
     grading.release_folder(parent)  # as grade_all does for a worker that died before close()
     assert child.wait(timeout=30) != 0
     assert not parent.exists() and not os.path.ismount(root)
