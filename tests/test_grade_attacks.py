@@ -522,15 +522,18 @@ def test_an_exception_in_the_grader_costs_one_row_not_the_run(tmp_path, monkeypa
     assert list((tmp_path / "tmp").iterdir()) == []  # its grading folder removed
 
 
-def test_what_a_dead_worker_left_is_released(tmp_path):
+def test_what_a_dead_worker_left_is_released():
     from helpers.grade import grading
 
-    parent = tmp_path / "worker-0"
-    parent.mkdir()
+    # In the temporary folder, as grade_all's workers' folders are (the dedicated uid must be able to
+    # pass through every folder above the grading folder that is not hidden; pytest's are 0700).
+    parent = Path(tempfile.mkdtemp(prefix="nma-test-worker-"))
     root = Path(tempfile.mkdtemp(prefix="nma-grade-", dir=parent))
     confinement = confine.Confinement(root, confine.Limits(disk_bytes=64 * MIB), strict=True)
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-    child = subprocess.Popen(confinement.command(["/bin/sleep", "60"]), env=env, stdin=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        confinement.command(["/bin/sleep", "60"]), env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 30
     while not confinement.processes() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -539,7 +542,8 @@ def test_what_a_dead_worker_left_is_released(tmp_path):
         assert confinement.processes() and os.path.ismount(root) and list(Path("/sys/fs/cgroup").rglob(name))
     except AssertionError:
         confinement.close()
-        raise
+        why = f"the confined sleep ended: {child.poll()} {child.stderr.read()[-2000:]!r}"
+        raise AssertionError(why) from None
     grading.release_folder(parent)  # as grade_all does for a worker that died before close()
     assert child.wait(timeout=30) != 0
     assert not parent.exists() and not os.path.ismount(root)
