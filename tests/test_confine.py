@@ -1,4 +1,4 @@
-"""Each attack of issue 10's table run as a confined submission (helpers.confine), judged from outside.
+"""Each attack of issue 10's table run as a confined submission (helpers.grade.confine), judged from outside.
 
 Every attack carries its own hard bound (a count, a size, a sleep) so that a confinement that fails
 cannot harm the machine running the test, and every test runs under an outer time limit (the
@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 import helpers
-from helpers.confine import BoundUnavailable, Confinement, Limits, bwrap_problem
-from helpers.untrusted import (
+from helpers.grade.confine import BoundUnavailable, Confinement, Limits, bwrap_problem
+from helpers.grade.untrusted import (
     OutputBudget,
     RejectedFile,
     capped_zmq_context,

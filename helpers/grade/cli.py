@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import feedback, sandbox
+from .confine import BoundUnavailable, Limits
 from .grading import DEFAULT_EXERCISE_TIMEOUT, DEFAULT_MEMORY_GB, DEFAULT_TIMEOUT, Options, grade_all
 from .report import format_table, write_csv
 
@@ -79,13 +80,15 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
         "--memory",
         type=float,
         default=DEFAULT_MEMORY_GB,
-        help=f"GB of address space one notebook's kernel may use (default: {DEFAULT_MEMORY_GB:g})",
+        help="GB of memory one notebook's processes may use together, tmpfs included "
+        f"(default: {DEFAULT_MEMORY_GB:g})",
     )
     parser.add_argument(
         "--sandbox",
         choices=("auto", "bwrap", "none"),
         default="auto",
-        help="auto: bubblewrap when it works, else none with a warning (default); bwrap: required",
+        help="auto: bubblewrap and every bound that can be had, a warning for each missing (default); "
+        "bwrap: refuse to run unless all can be had; none: no bubblewrap",
     )
     args = parser.parse_args(argv)
     if args.jobs < 1:
@@ -117,27 +120,31 @@ def _feedback_folder(text: str | None) -> Path | None:
     return folder
 
 
-def choose_sandbox(choice: str) -> tuple[str | None, str, str]:
-    """(bubblewrap executable or None, the line that says how notebooks ran, an error or "").
+def choose_sandbox(choice: str, limits: Limits) -> tuple[str | None, bool, str, str]:
+    """(bubblewrap executable or None, strict, the line that says how notebooks run, an error or "").
 
-    ``choice`` is ``--sandbox``: "auto", "bwrap" (an error when bubblewrap does not work) or "none".
+    ``choice`` is ``--sandbox``: "auto" (bubblewrap and every bound that can be had here, a loud
+    warning naming each one missing), "bwrap" (an error naming each promised bound that cannot be
+    had) or "none" (no bubblewrap; the cgroup, uid and rlimits that can be had still apply).
     """
+    bwrap = None if choice == "none" else sandbox.BWRAP
+    try:
+        described, missing = sandbox.probe(bwrap, limits, strict=choice == "bwrap")
+    except BoundUnavailable as error:
+        return None, True, "", f"--sandbox bwrap, but {error}"
     if choice == "none":
-        return (
-            None,
-            "WARNING: no sandbox (--sandbox none): notebooks ran with your own user's rights and network",
-            "",
+        warning = (
+            "WARNING: no sandbox (--sandbox none): notebooks can read what you can read and reach the network"
         )
-    problem = sandbox.probe_bwrap(sandbox.BWRAP)
-    if problem is None:
-        line = (
-            "sandbox: bubblewrap (no network; file system read-only except each notebook's temporary "
-            "folder and its own /tmp)"
-        )
-        return sandbox.BWRAP, line, ""
-    if choice == "bwrap":
-        return None, "", f"--sandbox bwrap, but {problem}"
-    return None, f"WARNING: no sandbox: {problem}; notebooks ran with your own user's rights and network", ""
+        return None, False, f"{warning}\nsandbox: {described}", ""
+    if any(reason.startswith("isolation") for reason in missing):
+        problems = [r.removeprefix("isolation: ") for r in missing if r.startswith("isolation")]
+        lines = ["WARNING: no sandbox: " + "; ".join(problems)]
+        lines.append("  notebooks can read what you can read and reach the network")
+    else:
+        lines = []
+    lines += [f"WARNING: not bounded: {reason}" for reason in missing if not reason.startswith("isolation")]
+    return bwrap, False, "\n".join([*lines, f"sandbox: {described}"]), ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,12 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
-    bwrap, sandbox_line, error = choose_sandbox(args.sandbox)
+    limits = Options(memory_gb=args.memory).limits()
+    bwrap, strict, sandbox_line, error = choose_sandbox(args.sandbox, limits)
     if error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     print(sandbox_line, file=sys.stderr)
-    options = Options(args.timeout, args.exercise_timeout, args.memory, bwrap)
+    options = Options(args.timeout, args.exercise_timeout, args.memory, bwrap, strict)
     rows = grade_all([str(p) for p in paths], args.jobs, options)
     write_csv(rows, out)
     print(format_table(rows))

@@ -9,29 +9,34 @@ in worker processes.
 
 from __future__ import annotations
 
-import multiprocessing
+import errno
+import os
 import secrets
-import shutil
+import signal
 import sys
+import tempfile
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from helpers import checks, exercises
-from helpers.checks.common import CheckResult, shorten
+from helpers.checks.common import CheckResult
 
-from . import sandbox, transport
+from . import sandbox, transport, workers
+from .confine import Limits, release_abandoned
 from .kernel import Kernel
 from .plan import NotANotebook, Plan, exercises_by_file_name, make_plan, read_notebook
 from .report import Row
+from .untrusted import excerpt, remove_tree
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_EXERCISE_TIMEOUT",
     "DEFAULT_MEMORY_GB",
+    "JUDGE_TIMEOUT",
     "KERNEL_START_TIMEOUT",
     "Options",
     "Session",
@@ -44,6 +49,7 @@ DEFAULT_TIMEOUT = 300.0
 DEFAULT_EXERCISE_TIMEOUT = 60.0
 DEFAULT_MEMORY_GB = 4.0
 KERNEL_START_TIMEOUT = 60.0
+JUDGE_TIMEOUT = 30.0  # seconds the grader's own judging of one exercise may take
 GRADED_CODE_HINT = (
     "grading runs only the notebook's imports, definitions and constant assignments: a name set by "
     "other code, e.g. loaded data, does not exist there; pass it in as an argument"
@@ -57,32 +63,72 @@ class Options:
     Attributes:
         timeout: seconds for one whole notebook (kernel start, kept code, exercises).
         exercise_timeout: seconds for one exercise's run on the small inputs.
-        memory_gb: the kernel's address-space limit.
-        bwrap: the bubblewrap executable, or None to run without a sandbox.
+        memory_gb: the memory of one notebook's processes together (tmpfs and shared memory
+            included; per process where no cgroup can be had).
+        bwrap: the bubblewrap executable, or None to run without it.
+        strict: refuse to grade (a row saying why) where a promised bound cannot be had.
     """
 
     timeout: float = DEFAULT_TIMEOUT
     exercise_timeout: float = DEFAULT_EXERCISE_TIMEOUT
     memory_gb: float = DEFAULT_MEMORY_GB
     bwrap: str | None = None
+    strict: bool = False
+
+    def limits(self) -> Limits:
+        """The bounds on one submission's processes together."""
+        return Limits(memory_bytes=int(self.memory_gb * 2**30))
 
 
-def judge_outputs(name: str, inputs: dict, folder: str | Path) -> CheckResult:
-    """The verdict for exercise ``name`` from what the kernel's run wrote into ``folder`` on ``inputs``."""
+class JudgeTimeout(Exception):
+    """The grader's judging of one exercise took longer than JUDGE_TIMEOUT."""
+
+
+def _time_limited(seconds: float, function, *args):
+    """``function(*args)``, raising JudgeTimeout after ``seconds`` (a timer signal; only in the main
+    thread, where grading runs, elsewhere without a limit)."""
+    if threading.current_thread() is not threading.main_thread():
+        return function(*args)
+
+    def expire(signum, frame):
+        raise JudgeTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        status, message, observed = transport.read_outputs(folder)
-    except transport.RunUnfinished:
-        return CheckResult.failure(name, "the grader's run of this exercise did not finish")
-    except Exception as error:  # noqa: BLE001 - unreadable outputs are the submission's failure
-        return CheckResult.failure(name, f"its outputs could not be read ({shorten(error)})")
-    return checks.judge(name, inputs, status, shorten(message, 400), observed)
+        return function(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def judge_outputs(name: str, inputs: dict, work: str | Path, folder: str) -> CheckResult:
+    """The verdict for exercise ``name`` from what the kernel's run wrote into ``work/folder`` on
+    ``inputs``; reading and judging together within JUDGE_TIMEOUT."""
+
+    def read_and_judge() -> CheckResult:
+        try:
+            status, message, observed = transport.read_outputs(work, folder)
+        except transport.RunUnfinished:
+            return CheckResult.failure(name, "the grader's run of this exercise did not finish")
+        except Exception as error:  # noqa: BLE001 - unreadable outputs are the submission's failure
+            return CheckResult.failure(name, f"its outputs could not be read ({excerpt(error, 150)})")
+        try:
+            return checks.judge(name, inputs, status, excerpt(message, 300), observed)
+        except Exception as error:  # noqa: BLE001 - outputs the judge cannot take are the submission's
+            return CheckResult.failure(name, f"its outputs could not be judged ({excerpt(error, 150)})")
+
+    try:
+        return _time_limited(JUDGE_TIMEOUT, read_and_judge)
+    except JudgeTimeout:
+        return CheckResult.failure(name, f"judging its outputs took more than {JUDGE_TIMEOUT:g} s")
 
 
 class Session:
     """The kernel for one notebook, with the kept code run in it, restartable within the time budget."""
 
-    def __init__(self, plan: Plan, root: Path, options: Options, started: float, row: Row):
-        self.plan, self.root, self.work, self.options = plan, root, root / "work", options
+    def __init__(self, plan: Plan, workspace: sandbox.Workspace, options: Options, started: float, row: Row):
+        self.plan, self.workspace, self.work, self.options = plan, workspace, workspace.work, options
         self.row = row
         self.deadline = started + options.timeout
         self.kernel: Kernel | None = None
@@ -104,7 +150,7 @@ class Session:
         while self.kernel is None:
             if self.remaining() <= 1 or self.start_error:
                 return False
-            kernel = Kernel(self.root, self.work, self.options.bwrap, int(self.options.memory_gb * 2**30))
+            kernel = Kernel(self.workspace)
             try:
                 kernel.start(min(KERNEL_START_TIMEOUT, self.remaining()))
             except RuntimeError as error:
@@ -123,9 +169,13 @@ class Session:
             if outcome.status == "error" and (index, outcome.error) not in self.reported:
                 self.reported.add((index, outcome.error))
                 self.note(f"cell {index}: {outcome.error}")
-            elif outcome.status in ("timeout", "dead"):
+            elif outcome.status in ("timeout", "dead", "output"):
                 self.skip.add(index)
-                what = "hit the time limit" if outcome.status == "timeout" else "killed the kernel"
+                what = {
+                    "timeout": "hit the time limit",
+                    "dead": "killed the kernel",
+                    "output": f"hit the output cap ({outcome.error})",
+                }[outcome.status]
                 self.note(f"cell {index} {what} while its definitions ran; left out")
                 self.close()
                 return
@@ -137,26 +187,26 @@ class Session:
                 return CheckResult.failure(name, f"not graded: {self.start_error}")
             reason = f"not graded: the time limit ({self.options.timeout:g} s) was used up before it"
             return CheckResult.failure(name, reason)
-        folder = self.work / f".grading-{secrets.token_hex(8)}"
+        folder = f".grading-{secrets.token_hex(8)}"
         inputs = checks.make_inputs(name, np.random.default_rng(secrets.randbits(128)))
-        transport.save_plain(folder / "in", inputs)
-        (folder / "out").mkdir()
-        limit = min(self.options.exercise_timeout, self.remaining())
-        outcome = self.kernel.run(transport.driver_code(exercises.get(name), folder), limit)
-        if outcome.status == "timeout":
-            if not self.kernel.interrupt():
-                self.close()
-            reason = f"time limit: it ran for more than {limit:.0f} s on small inputs (an endless loop?)"
-            return CheckResult.failure(name, reason)
-        if outcome.status == "dead":
-            self.close()
-            return CheckResult.failure(
-                name, "the kernel died while it ran (the code crashed or exited the process)"
+        try:
+            self.workspace.exchange(folder, transport.plain_files(inputs))
+        except OSError as error:
+            full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+            why = ": the notebook used up its disk bound" if full else ""
+            reason = (
+                f"not graded: its inputs could not be written into its folder ({excerpt(error, 100)}){why}"
             )
+            return CheckResult.failure(name, reason)
+        limit = min(self.options.exercise_timeout, self.remaining())
+        code = transport.driver_code(exercises.get(name), self.work / folder)
+        outcome = self.kernel.run(code, limit)
+        if outcome.status != "ok" and outcome.status != "error":
+            return self._stopped(name, outcome, limit)
         if outcome.status == "error":
             return CheckResult.failure(name, f"could not be run: {outcome.error}")
-        result = judge_outputs(name, inputs, folder / "out")
-        shutil.rmtree(folder, ignore_errors=True)
+        result = judge_outputs(name, inputs, self.work, f"{folder}/out")
+        remove_tree(self.work / folder)
         if "NameError" in result.reason:
             return CheckResult.failure(name, f"{result.reason} ({GRADED_CODE_HINT})")
         if result.reason.endswith("is not defined") and self.row.notes:
@@ -165,33 +215,65 @@ class Session:
             )
         return result
 
+    def _stopped(self, name: str, outcome, limit: float) -> CheckResult:
+        """The verdict of a run that timed out, killed the kernel or hit the output cap."""
+        if outcome.status == "timeout":
+            if not self.kernel.interrupt():
+                self.close()
+            reason = f"time limit: it ran for more than {limit:.0f} s on small inputs (an endless loop?)"
+            return CheckResult.failure(name, reason)
+        self.close()
+        if outcome.status == "output":
+            return CheckResult.failure(name, f"output cap: {outcome.error}; the run was stopped")
+        reason = "the kernel died while it ran (the code crashed or exited the process)"
+        return CheckResult.failure(name, reason)
+
     def close(self) -> None:
-        """Shut the kernel down (a later exercise starts a new one)."""
+        """Shut the kernel down and end whatever it left running (a later exercise starts a new one)."""
         if self.kernel is not None:
             self.kernel.shutdown()
             self.kernel = None
+            self.workspace.confinement.end_processes()
 
 
-def grade_notebook(path: str, options: Options = Options()) -> Row:  # noqa: B008 - frozen, never changed
-    """Grade one notebook; its Row (picklable, for worker processes)."""
+def grade_notebook(path: str, options: Options = Options(), parent: str | None = None) -> Row:  # noqa: B008
+    """Grade one notebook; its Row (picklable, for worker processes). Never raises: whatever goes
+    wrong in grading it is said on its row. ``parent``: where its grading folder is made (a new
+    temporary folder when None)."""
     started = time.monotonic()
-    source = Path(path)
-    row = Row(file=path, sandbox="bubblewrap" if options.bwrap else "none")
+    row = Row(file=path, sandbox="not graded")
+    own_parent = parent is None
+    folder = Path(tempfile.mkdtemp(prefix="nma-grade-run-") if own_parent else parent)
+    try:
+        _grade_into(row, Path(path), options, folder, started)
+    except Exception as error:  # noqa: BLE001 - one notebook's failure, whatever it is, is its row's
+        reason = f"not graded: the grader failed on it ({type(error).__name__}: {excerpt(error, 150)})"
+        row.exercises = row.exercises or exercises_by_file_name(Path(path).name)
+        row.results.update({n: CheckResult.failure(n, reason) for n in row.exercises if n not in row.results})
+        row.notes.append(reason)
+    finally:
+        if own_parent:
+            release_folder(folder)
+    row.seconds = time.monotonic() - started
+    return row
+
+
+def _grade_into(row: Row, source: Path, options: Options, parent: Path, started: float) -> None:
     try:
         nb = read_notebook(source)
     except (NotANotebook, OSError) as error:
         row.exercises = exercises_by_file_name(source.name)
-        reason = str(error) if isinstance(error, NotANotebook) else f"could not be read ({error})"
+        reason = str(error) if isinstance(error, NotANotebook) else f"could not be read ({excerpt(error)})"
         row.results = {name: CheckResult.failure(name, reason) for name in row.exercises}
         row.notes.append(reason)
-        row.seconds = time.monotonic() - started
-        return row
+        return
     plan = make_plan(nb, source.name)
     row.exercises = plan.exercises
     for index, problem in plan.syntax_errors.items():
         row.notes.append(f"cell {index}: {problem}; the cell was left out")
-    root = sandbox.make_workspace(source)
-    session = Session(plan, root, options, started, row)
+    workspace = sandbox.Workspace(source, parent, options.limits(), options.bwrap, options.strict)
+    row.sandbox = workspace.confinement.bounds.describe()
+    session = Session(plan, workspace, options, started, row)
     try:
         for name in plan.exercises:
             cell = plan.exercise_cells.get(name)
@@ -201,46 +283,60 @@ def grade_notebook(path: str, options: Options = Options()) -> Row:  # noqa: B00
                 continue
             row.results[name] = session.run_exercise(name)
     finally:
-        session.close()
-        sandbox.remove_workspace(root)
-    row.seconds = time.monotonic() - started
-    return row
+        try:
+            session.close()
+        finally:
+            workspace.close()
+
+
+def release_folder(folder: Path) -> None:
+    """Undo whatever grading left in ``folder`` (a worker that died mid-notebook), then remove it."""
+    if folder.is_dir() and not folder.is_symlink():
+        for entry in os.listdir(folder):
+            release_abandoned(folder / entry)
+    remove_tree(folder)
 
 
 def grade_all(paths: list[str], jobs: int, options: Options) -> list[Row]:
-    """Grade every notebook, ``jobs`` at a time in worker processes; rows in the order of ``paths``."""
-    rows: dict[str, Row] = {}
+    """Grade every notebook, ``jobs`` at a time in worker processes; rows in the order of ``paths``.
+
+    A worker that dies costs only the row of the notebook it was grading, and is replaced.
+    """
     started = time.monotonic()
+    done = 0
 
     def progress(row: Row) -> None:
-        print(f"graded {len(rows)}/{len(paths)}: {row.file} ({row.seconds:.1f} s)", file=sys.stderr)
+        nonlocal done
+        done += 1
+        print(f"graded {done}/{len(paths)}: {row.file} ({row.seconds:.1f} s)", file=sys.stderr)
 
-    if jobs == 1 or len(paths) == 1:
-        for path in paths:
-            rows[path] = grade_notebook(path, options)
-            progress(rows[path])
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(grade_notebook, path, options): path for path in paths}
-            for future in as_completed(futures):
-                path = futures[future]
-                try:
-                    rows[path] = future.result()
-                except Exception as error:  # noqa: BLE001 - a crashed worker costs one row, not the batch
-                    rows[path] = _crashed(path, error)
+    run_folder = Path(tempfile.mkdtemp(prefix="nma-grade-run-"))
+    try:
+        if jobs == 1 or len(paths) == 1:
+            rows = {}
+            for path in paths:
+                rows[path] = grade_notebook(path, options, str(run_folder))
                 progress(rows[path])
+        else:
+            patience = options.timeout + 4 * JUDGE_TIMEOUT + 120  # a worker stuck past this is killed
+            rows = workers.run_all(
+                grade_notebook, paths, jobs, (options,), run_folder,
+                patience, _crashed, progress, release_folder,
+            )  # fmt: skip
+    finally:
+        release_folder(run_folder)
     print(f"grading took {time.monotonic() - started:.1f} s", file=sys.stderr)
     return [rows[path] for path in paths]
 
 
-def _crashed(path: str, error: BaseException) -> Row:
-    """The row of a notebook whose worker process failed: every exercise not graded."""
-    reason = f"not graded: the grader's worker failed ({type(error).__name__}: {shorten(error, 150)})"
-    names = exercises.names()
+def _crashed(path: str, why: str) -> Row:
+    """The row of a notebook whose worker process died: every exercise not graded."""
+    reason = f"not graded: the grader's worker {why}"
+    names = exercises_by_file_name(Path(path).name)
     return Row(
         file=path,
         exercises=names,
         results={name: CheckResult.failure(name, reason) for name in names},
         notes=[reason],
+        sandbox="not graded",
     )

@@ -45,7 +45,7 @@ def read_notebook(path: Path):
     try:
         text = raw.decode("utf-8")
         json.loads(text)
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # RecursionError: nested too deep
         raise NotANotebook(f"not a notebook: the file is not valid JSON ({shorten(error, 120)})") from None
     try:
         with warnings.catch_warnings():
@@ -142,6 +142,9 @@ def make_plan(nb, filename: str) -> Plan:
             code = _kept_code(python_source(str(cell.get("source", ""))), constants, defined)
         except SyntaxError as error:
             plan.syntax_errors[index] = f"syntax error at line {error.lineno}: {error.msg}"
+            continue
+        except (RecursionError, MemoryError, ValueError):
+            plan.syntax_errors[index] = "syntax error at line 1: code nested too deeply to be parsed"
             continue
         if code.strip():
             plan.cells.append((index, code))

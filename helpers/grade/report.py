@@ -18,6 +18,8 @@ from helpers import exercises
 from helpers.checks.common import CheckResult
 from helpers.files import atomic_write
 
+from .untrusted import csv_row
+
 __all__ = ["PASS", "FAIL", "NOT_DONE", "CSV_TAIL", "Row", "write_csv", "format_table"]
 
 PASS, FAIL, NOT_DONE = "pass", "FAIL", "not done"
@@ -34,7 +36,7 @@ class Row:
         exercises: the exercises graded in it, in the course's order.
         results: exercise name -> its verdict.
         notes: what went wrong outside the exercises (a cell that failed, a kernel that died, ...).
-        sandbox: "bubblewrap" or "none".
+        sandbox: which bounds held while it was graded (``Bounds.describe()``), or "not graded".
         seconds: how long grading it took.
     """
 
@@ -80,7 +82,8 @@ class Row:
 
 
 def write_csv(rows: list[Row], out: Path) -> None:
-    """One line per notebook, written atomically (a failure leaves the old file, if any, as it was)."""
+    """One line per notebook, written atomically (a failure leaves the old file, if any, as it was);
+    a text cell starting like a formula (``=``, ``+``, ``-``, ``@``) gets a leading ``'``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     names = exercises.names()
@@ -93,7 +96,7 @@ def write_csv(rows: list[Row], out: Path) -> None:
             line += [row.mark(name), row.reason(name), "" if points is None else points]
         line += [row.total, len(row.exercises), row.total_points, row.max_points]
         line += [" | ".join(row.notes), row.sandbox, f"{row.seconds:.1f}"]
-        writer.writerow(line)
+        writer.writerow(csv_row(line))  # no cell a spreadsheet would run as a formula
     atomic_write(out, buffer.getvalue())
 
 

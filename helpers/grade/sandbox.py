@@ -1,34 +1,36 @@
-"""Where a submission's kernel runs: its own folder, bubblewrap around it, its limits and environment.
+"""Where a submission's kernel runs: a confined workspace per notebook, its command and environment.
 
-- :func:`make_workspace` / :func:`remove_workspace`: a temporary folder per notebook (``tmp`` for the
-  sandbox's private /tmp, ``work`` holding the notebook and the ordinary files next to it).
-- :func:`bwrap_argv`, :func:`probe_bwrap`: bubblewrap with no network, the file system read-only
-  except the workspace, its own process, IPC and host-name namespaces, killed with the grader.
-- :func:`kernel_argv`: the kernel's command, started with an address-space limit.
+- :func:`probe`: whether the sandbox and the bounds promised for the whole submission can be had
+  here (``--sandbox bwrap`` refuses to run without them; ``auto`` warns and goes on).
+- :class:`Workspace`: one notebook's grading folder under a :class:`~helpers.grade.confine.Confinement`
+  (bubblewrap, a dedicated uid for a root grader, a cgroup or rlimits, a size-limited tmpfs), with
+  the notebook and the ordinary files next to it copied into its ``work`` folder.
+- :func:`kernel_command`: ipykernel's command line, confined, with jupyter_client's
+  ``{connection_file}`` left for it to fill in.
 - :func:`kernel_env`: a small environment of its own; none of the grader's variables reach it.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from helpers.settings import ENV_CACHE, ENV_PROGRESS, ENV_SOURCE
 
+from .confine import Confinement, Limits
+from .plan import MAX_NOTEBOOK_BYTES
+from .untrusted import RejectedFile, read_regular_file, remove_tree
+
 __all__ = [
     "BWRAP",
     "KERNEL_LAUNCHER",
     "PACKAGE_PARENT",
     "MAX_SIBLING_BYTES",
-    "make_workspace",
-    "remove_workspace",
-    "bwrap_argv",
-    "probe_bwrap",
-    "kernel_argv",
+    "probe",
+    "Workspace",
+    "kernel_command",
     "kernel_env",
 ]
 
@@ -36,12 +38,11 @@ BWRAP = "bwrap"
 #: The folder holding the helpers package, put on the kernel's path.
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 MAX_SIBLING_BYTES = 50 * 1024 * 1024  # files next to a notebook copied with it, in total
-# Starts the kernel with its address space limited (RLIMIT_AS), so a runaway allocation fails with a
-# MemoryError in the notebook instead of taking the machine's memory.
+MAX_SIBLINGS = 200
+# The kernel's own start: the notebook's folder is not put first on its path (a sibling named like
+# a standard module would shadow it before the notebook even ran); bounds come from the Confinement.
 KERNEL_LAUNCHER = (
-    "import resource, sys\n"
-    "limit = int(sys.argv.pop(1))\n"
-    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+    "import sys\n"
     "if sys.path and sys.path[0] == '':\n"
     "    del sys.path[0]\n"
     "from ipykernel import kernelapp\n"
@@ -49,112 +50,112 @@ KERNEL_LAUNCHER = (
 )
 
 
-def make_workspace(notebook: Path) -> Path:
-    """A new temporary folder: ``tmp`` (empty) and ``work`` with the notebook and its siblings.
+def probe(bwrap: str | None, limits: Limits, strict: bool) -> tuple[str, list[str]]:
+    """(what one notebook's sandbox column will say, the promised bounds missing here, each with why).
 
-    Siblings are the ordinary files next to the notebook (not other notebooks, folders or links), up
-    to MAX_SIBLING_BYTES in all. Returns the folder; remove it with :func:`remove_workspace`.
+    ``bwrap`` None: no sandbox asked for. ``strict``: raise BoundUnavailable instead of listing what
+    is missing (``--sandbox bwrap``). A throw-away Confinement is set up and closed to find out.
     """
-    root = Path(tempfile.mkdtemp(prefix="nma-grade-"))
+    root = tempfile.mkdtemp(prefix="nma-grade-probe-")
     try:
-        (root / "tmp").mkdir()
-        work = root / "work"
-        work.mkdir()
-        shutil.copyfile(notebook, work / notebook.name)
-        budget = MAX_SIBLING_BYTES
-        for sibling in sorted(notebook.parent.iterdir()):
-            if sibling.suffix == ".ipynb" or sibling.is_symlink() or not sibling.is_file():
-                continue
-            size = sibling.stat().st_size
-            if size <= budget:
-                try:
-                    shutil.copyfile(sibling, work / sibling.name)
-                    budget -= size
-                except OSError:
-                    continue
-    except BaseException:
-        remove_workspace(root)
-        raise
-    return root
-
-
-def remove_workspace(root: Path) -> None:
-    """Delete a workspace, also when the notebook took its own permissions away from parts of it."""
-    for folder, subfolders, _ in os.walk(root):
-        for name in subfolders:
-            path = os.path.join(folder, name)
-            if not os.path.islink(path):
-                try:
-                    os.chmod(path, 0o700)
-                except OSError:
-                    pass
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def _visible_under_tmp() -> list[str]:
-    """Read-only binds for the interpreter, its environment and this package when they live under /tmp
-    (a checkout or venv there), which the sandbox's private /tmp would otherwise hide."""
-    needed = {Path(sys.prefix), Path(sys.executable).resolve().parent, PACKAGE_PARENT.resolve()}
-    under_tmp = sorted(str(p) for p in needed if p.is_relative_to("/tmp") and p != Path("/tmp"))
-    return [arg for path in under_tmp for arg in ("--ro-bind", path, path)]
-
-
-def bwrap_argv(bwrap: str, root: Path, work: Path, kernel_dir: Path) -> list[str]:
-    """Bubblewrap around the kernel: all read-only but the submission's folder, its /tmp, no network."""
-    return [
-        bwrap,
-        "--ro-bind", "/", "/",
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--bind", str(root / "tmp"), "/tmp",
-        *_visible_under_tmp(),
-        "--bind", str(work), str(work),
-        "--bind", str(kernel_dir), str(kernel_dir),
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-        "--die-with-parent",
-        "--unsetenv", "JPY_PARENT_PID",  # its parent is bwrap, in another pid namespace
-        "--chdir", str(work),
-        "--",
-    ]  # fmt: skip
-
-
-def probe_bwrap(bwrap: str) -> str | None:
-    """None when bubblewrap can run a sandboxed Python here, else why not."""
-    if shutil.which(bwrap) is None:
-        return f"bubblewrap ({bwrap}) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-    root = Path(tempfile.mkdtemp(prefix="nma-grade-probe-"))
-    try:
-        for name in ("tmp", "work", "kernel"):
-            (root / name).mkdir()
-        code = (
-            "import socket, pathlib\n"
-            "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2); raise SystemExit('network')\n"
-            "except OSError: pass\n"
-            "pathlib.Path('ok').write_text('ok')\n"
+        confinement = Confinement(
+            root, limits, strict=strict, bwrap=bwrap or BWRAP, sandbox=bwrap is not None
         )
-        argv = bwrap_argv(bwrap, root, root / "work", root / "kernel") + [sys.executable, "-c", code]
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            return f"bubblewrap could not be started ({error})"
-        if done.returncode != 0 or not (root / "work" / "ok").is_file():
-            detail = " ".join((done.stderr or done.stdout or "").split())[-300:]
-            return f"bubblewrap does not work here (exit {done.returncode}: {detail})"
-        return None
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    except BaseException:
+        remove_tree(root)
+        raise
+    confinement.close()
+    return confinement.bounds.describe(), list(confinement.bounds.missing)
 
 
-def kernel_argv(bwrap: str | None, root: Path, work: Path, kernel_dir: Path, memory_bytes: int) -> list[str]:
-    """The kernel spec's argv: ipykernel under the address-space limit, inside bubblewrap if given.
+class Workspace:
+    """One notebook's confined grading folder: ``confinement.work`` holds the notebook and its siblings.
 
-    ``{connection_file}`` is left for jupyter_client to fill in.
+    Args:
+        notebook: the submitted notebook, at most MAX_NOTEBOOK_BYTES (its folder is hidden from the
+            kernel).
+        parent: the folder the grading folder is made in (hidden from the kernel, and so is its own
+            parent, which holds the other workers' folders).
+        limits, bwrap, strict: as for :class:`~helpers.grade.confine.Confinement` (``bwrap`` None: no
+            sandbox).
+
+    Siblings are the ordinary files next to the notebook (not other notebooks, folders, links or
+    anything but regular files), up to MAX_SIBLINGS files and MAX_SIBLING_BYTES in all.
+    ``close()`` ends the kernel's processes and removes everything (idempotent).
     """
-    argv = [sys.executable, "-c", KERNEL_LAUNCHER, str(memory_bytes), "-f", "{connection_file}"]
-    argv += ["--HistoryManager.enabled=False"]
-    if bwrap:
-        argv = bwrap_argv(bwrap, root, work, kernel_dir) + argv
-    return argv
+
+    def __init__(self, notebook: Path, parent: Path, limits: Limits, bwrap: str | None, strict: bool):
+        self.root = Path(tempfile.mkdtemp(prefix="nma-grade-", dir=parent))
+        try:
+            self.confinement = Confinement(
+                self.root,
+                limits,
+                strict=strict,
+                hidden=(notebook.parent, parent.parent),  # other workers' folders too
+                bwrap=bwrap or BWRAP,
+                sandbox=bwrap is not None,
+            )
+        except BaseException:
+            remove_tree(self.root)
+            raise
+        self.work = self.confinement.work
+        try:
+            self._copy(notebook)
+        except BaseException:
+            self.close()
+            raise
+
+    def _copy(self, notebook: Path) -> None:
+        self._write(notebook.name, read_regular_file(notebook.parent, notebook.name, MAX_NOTEBOOK_BYTES))
+        budget = MAX_SIBLING_BYTES
+        siblings = sorted(name for name in os.listdir(notebook.parent) if not name.endswith(".ipynb"))
+        for name in siblings[:MAX_SIBLINGS]:
+            try:
+                data = read_regular_file(notebook.parent, name, budget)
+            except (RejectedFile, OSError):
+                continue  # a folder, a link, a FIFO, or more than is left of the budget: not copied
+            self._write(name, data)
+            budget -= len(data)
+
+    def _write(self, name: str, data: bytes) -> None:
+        target = self.work / name
+        target.write_bytes(data)
+        self.confinement.hand_over(target)
+
+    def exchange(self, name: str, inputs: dict[str, bytes]) -> None:
+        """``work/name/in`` holding ``inputs`` (file name -> bytes) and an empty ``work/name/out`` the
+        submission may write. Made through folder handles, never by path: the submission owns
+        ``work`` and could swap a folder for a link to elsewhere while this runs."""
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        opened = [os.open(self.work, flags)]
+        try:
+            os.mkdir(name, 0o755, dir_fd=opened[0])
+            opened.append(os.open(name, flags, dir_fd=opened[0]))
+            for sub in ("in", "out"):
+                os.mkdir(sub, 0o755, dir_fd=opened[1])
+                opened.append(os.open(sub, flags, dir_fd=opened[1]))
+            for file_name, data in inputs.items():
+                new_file = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                fd = os.open(file_name, new_file, 0o644, dir_fd=opened[2])
+                with open(fd, "wb") as stream:
+                    stream.write(data)
+            if self.confinement.uid is not None:
+                os.fchown(opened[3], self.confinement.uid, self.confinement.gid)
+        finally:
+            for fd in opened:
+                os.close(fd)
+
+    def close(self) -> None:
+        """End every process of the submission and remove its folder, mount and cgroup."""
+        self.confinement.close()
+
+
+def kernel_command(confinement: Confinement, kernel_dir: Path, connection_file: Path) -> list[str]:
+    """The kernel spec's argv: ipykernel confined, writing only its work folder and ``kernel_dir``
+    (its ipc sockets), reading the ``connection_file`` jupyter_client writes after this call."""
+    argv = [sys.executable, "-c", KERNEL_LAUNCHER, "-f", "{connection_file}"]
+    argv.append("--HistoryManager.enabled=False")
+    return confinement.command(argv, writable=[kernel_dir], hand_over=[connection_file])
 
 
 def kernel_env(work: Path) -> dict[str, str]:

@@ -15,7 +15,9 @@ nothing, because the judge compares them with references computed from inputs th
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import secrets
 from pathlib import Path
@@ -30,6 +32,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "STATUSES",
     "RunUnfinished",
+    "plain_files",
     "save_plain",
     "load_plain",
     "driver_code",
@@ -41,6 +44,7 @@ _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 FACTS_FILE, STATUS_FILE = "facts.json", "status.json"
 MAX_FILE_BYTES = 64 * 1024 * 1024  # one .npy file read back
 MAX_JSON_BYTES = 1024 * 1024
+MAX_ARRAYS = 64  # .npy files read back from one run
 #: What a run can end in: observe's statuses, and "missing" when the notebook lacks the object.
 STATUSES = ("ok", "not_done", "error", "missing")
 _HELPERS = Path(__file__).resolve().parents[1]
@@ -50,52 +54,75 @@ class RunUnfinished(Exception):
     """The kernel's run of an exercise wrote no valid status: it did not finish."""
 
 
-def save_plain(folder: str | Path, values: dict) -> None:
-    """Arrays as ``<key>.npy`` (never pickled), everything else as JSON in facts.json (atomically).
-
-    Keys are identifiers (up to 64 characters) other than ``facts`` and ``status``. The .npy files
-    are written in place: a run cut short leaves no status.json, and then nothing of it is read.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    facts = {}
+def plain_files(values: dict) -> dict[str, bytes]:
+    """File name -> bytes for ``values``: arrays as ``<key>.npy`` (never pickled), everything else
+    as JSON in facts.json. Keys are identifiers (up to 64 characters) other than ``facts`` and
+    ``status``; ValueError otherwise."""
+    files, facts = {}, {}
     for key, value in values.items():
         if not _KEY.match(key) or key in ("facts", "status"):
             raise ValueError(f"cannot save {key!r}: keys are identifiers other than 'facts' and 'status'")
         if isinstance(value, np.ndarray):
-            np.save(folder / f"{key}.npy", value, allow_pickle=False)
+            buffer = io.BytesIO()
+            np.save(buffer, value, allow_pickle=False)
+            files[f"{key}.npy"] = buffer.getvalue()
         else:
             facts[key] = value
-    atomic_write(folder / FACTS_FILE, json.dumps(facts, allow_nan=True))
+    files[FACTS_FILE] = json.dumps(facts, allow_nan=True).encode("utf-8")
+    return files
 
 
-def load_plain(folder: str | Path) -> dict:
+def save_plain(folder: str | Path, values: dict) -> None:
+    """:func:`plain_files` written into ``folder`` (made if missing), facts.json last and atomically.
+    A run cut short leaves no status.json, and then nothing of it is read."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = plain_files(values)
+    facts = files.pop(FACTS_FILE)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    atomic_write(folder / FACTS_FILE, facts)
+
+
+def _read_bytes(folder: Path, name: str, max_bytes: int) -> bytes:
+    """The kernel's reader of the grader's own files (the grader reads through untrusted's)."""
+    path = folder / name
+    if path.is_symlink() or not path.is_file() or path.stat().st_size > max_bytes:
+        raise ValueError(f"{name} is not a regular file of at most {max_bytes} bytes")
+    return path.read_bytes()
+
+
+def load_plain(folder: str | Path, read=_read_bytes) -> dict:
     """What save_plain wrote: .npy files loaded without pickle, facts.json; anything else is ignored.
 
-    Raises ValueError for a .npy file that holds objects or is larger than MAX_FILE_BYTES.
+    ``read(folder, name, max_bytes) -> bytes`` reads one file (raising for one that may not be read).
+    Raises ValueError for a .npy file that holds objects, is larger than MAX_FILE_BYTES or cannot
+    be read, and when there are more than MAX_ARRAYS of them.
     """
     folder = Path(folder)
     values: dict = {}
-    facts = _read_json(folder / FACTS_FILE)
+    facts = _read_json(folder, FACTS_FILE, read)
     if isinstance(facts, dict):
         values.update(
             {key: value for key, value in facts.items() if isinstance(key, str) and _KEY.match(key)}
         )
-    for path in sorted(folder.glob("*.npy")):
-        if _KEY.match(path.stem) and path.is_file() and not path.is_symlink():
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise ValueError(f"{path.name} is larger than {MAX_FILE_BYTES} bytes")
-            values[path.stem] = np.load(path, allow_pickle=False)
+    names = sorted(name for name in os.listdir(folder) if name.endswith(".npy") and _KEY.match(name[:-4]))
+    if len(names) > MAX_ARRAYS:
+        raise ValueError(f"{len(names)} .npy files, more than the {MAX_ARRAYS} a run writes")
+    for name in names:
+        try:
+            data = read(folder, name, MAX_FILE_BYTES)
+        except Exception as error:  # noqa: BLE001 - the reader's refusal, whatever its kind
+            raise ValueError(f"{name} was not read ({error})") from None
+        values[name[:-4]] = np.load(io.BytesIO(data), allow_pickle=False)
     return values
 
 
-def _read_json(path: Path):
-    """The JSON in ``path``; None when it is missing, a symlink, too large or not JSON."""
-    if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_JSON_BYTES:
-        return None
+def _read_json(folder: Path, name: str, read=_read_bytes):
+    """The JSON in ``folder/name``; None when it is missing, refused by ``read``, too large or not JSON."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(read(folder, name, MAX_JSON_BYTES).decode("utf-8"))
+    except Exception:  # noqa: BLE001 - missing, refused or not JSON: all mean no value
         return None
 
 
@@ -180,16 +207,26 @@ def run_in_kernel(exercise, common, check, namespace: dict, folder: str | Path) 
     atomic_write(folder / "out" / STATUS_FILE, json.dumps({"status": status, "message": message}))
 
 
-def read_outputs(folder: str | Path) -> tuple[str, str, dict]:
-    """In the grader: (status, message, observed) as run_in_kernel wrote them into ``folder``.
+def read_outputs(work: str | Path, folder: str | Path) -> tuple[str, str, dict]:
+    """In the grader: (status, message, observed) as run_in_kernel wrote them into ``work/folder``.
 
-    Raises RunUnfinished when there is no valid status.json, and ValueError (or OSError) when the
-    observed values cannot be read (e.g. a pickled array). The message is as the kernel wrote it.
+    ``work`` is the submission's work folder (a folder it cannot replace), ``folder`` a relative path
+    in it. Every file is read through :func:`helpers.grade.untrusted.read_regular_file`: no link
+    followed anywhere below ``work``, regular files only, size-capped. Raises RunUnfinished when there
+    is no valid status.json, and ValueError (or OSError) when the observed values cannot be read
+    (e.g. a pickled array). The message is as the kernel wrote it: at most an excerpt of it belongs
+    in a report.
     """
-    folder = Path(folder)
-    status = _read_json(folder / STATUS_FILE)
+    from helpers.grade.untrusted import read_regular_file  # the grader's side only
+
+    work, folder = Path(work), Path(folder)
+
+    def read(where: Path, name: str, max_bytes: int) -> bytes:
+        return read_regular_file(work, where.relative_to(work) / name, max_bytes)
+
+    status = _read_json(work / folder, STATUS_FILE, read)
     if not isinstance(status, dict) or status.get("status") not in STATUSES:
         raise RunUnfinished(f"no valid {STATUS_FILE} in {folder}")
-    observed = load_plain(folder)
+    observed = load_plain(work / folder, read)
     message = status.get("message") if isinstance(status.get("message"), str) else ""
     return status["status"], message, observed

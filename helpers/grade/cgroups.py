@@ -155,6 +155,20 @@ class Cgroup:
             return None
         return made
 
+    @classmethod
+    def existing(cls, name: str) -> Cgroup | None:
+        """The cgroups ``create(name, ...)`` made here and left (their maker died), or None."""
+        try:
+            unified, v1 = _cgroup_mounts()
+        except (OSError, ValueError):
+            return None
+        if unified is not None:
+            for parent in {unified[0], unified[0].parent}:
+                if (parent / name).is_dir():
+                    return cls(2, dict.fromkeys(("pids", "memory", "cpu"), parent / name))
+        found = {controller: parent / name for controller, parent in v1.items() if (parent / name).is_dir()}
+        return cls(1, found) if found else None
+
     def procs_files(self) -> list[str]:
         return sorted({str(folder / "cgroup.procs") for folder in self.folders.values()})
 
@@ -170,18 +184,19 @@ class Cgroup:
     def limits_hit(self) -> dict[str, int]:
         """How often each limit was reached: {"processes": forks refused, "memory": allocations
         refused or processes killed for memory (v1 kernels may count only the kills)}."""
-        memory = self.folders["memory"]
+        memory = self.folders.get("memory", Path("/nonexistent"))
         if self.version == 2:
             memory_counts = _counts(memory / "memory.events", ("max", "oom_kill"))
         else:
             memory_counts = _counts(memory / "memory.oom_control", ("oom_kill",))
             memory_counts += _counts(memory / "memory.failcnt", ("",))
-        return {"processes": _counts(self.folders["pids"] / "pids.events", ("max",)), "memory": memory_counts}
+        pids = self.folders.get("pids", Path("/nonexistent"))
+        return {"processes": _counts(pids / "pids.events", ("max",)), "memory": memory_counts}
 
     def kill(self, patience: float = 10.0) -> None:
         """SIGKILL every task, repeated until none is left (pids.max bounds how many can appear)."""
         if self.version == 2 and (self.folders["pids"] / "cgroup.kill").exists():
-            _write(self.folders["pids"] / "cgroup.kill", 1)
+            _write(self.folders["pids"] / "cgroup.kill", 1)  # v2 always has all three folders
         deadline = time.monotonic() + patience
         while (pids := self.pids()) and time.monotonic() < deadline:
             for pid in pids:

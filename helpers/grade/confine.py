@@ -13,7 +13,7 @@
 - **A dedicated user when the grader is root.** Root is exempt from ``RLIMIT_NPROC`` and owns every
   root-owned file and socket; so a root grader runs the submission as a uid nobody else uses
   (``uid``), which owns nothing outside ``root`` and whose process count the kernel limits.
-- **Bounds on the whole submission.** A cgroup (``helpers.cgroups``: v2 where the machine delegates
+- **Bounds on the whole submission.** A cgroup (``helpers.grade.cgroups``: v2 where the machine delegates
   one, else v1 where root may create one) caps its tasks (``pids.max``), memory including tmpfs and
   shared memory, and CPU. Without one: ``RLIMIT_NPROC`` on the dedicated uid or, for a non-root
   grader, in the sandbox's own user namespace (Linux >= 5.14 counts processes per namespace), and a
@@ -25,7 +25,7 @@
 column. ``strict=True`` raises ``BoundUnavailable`` naming each missing bound and how to get it;
 otherwise the missing ones are listed in ``bounds.missing`` for the grader's warning.
 ``close()`` ends every process of the submission, removes its cgroup, unmounts the tmpfs and removes
-``root`` (``helpers.untrusted.remove_tree``: no recursion, no link followed).
+``root`` (``helpers.grade.untrusted.remove_tree``: no recursion, no link followed).
 """
 
 from __future__ import annotations
@@ -43,14 +43,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.cgroups import Cgroup, CgroupLimits
-from helpers.untrusted import remove_tree
+from .cgroups import Cgroup, CgroupLimits
+from .untrusted import remove_tree
 
 __all__ = [
     "Limits",
     "Bounds",
     "BoundUnavailable",
     "Confinement",
+    "release_abandoned",
     "bwrap_problem",
     "bwrap_arguments",
     "DEDICATED_UID_BASE",
@@ -148,18 +149,9 @@ def _bwrap_options(privileged: bool) -> list[str]:
             "--cap-add", "CAP_SETPCAP", "--new-session", "--die-with-parent",
         ]  # fmt: skip
     return [
-        "--unshare-user",
-        "--disable-userns",
-        "--unshare-pid",
-        "--unshare-net",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--unshare-cgroup-try",
-        "--cap-drop",
-        "ALL",
-        "--new-session",
-        "--die-with-parent",
-    ]
+        "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+        "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL", "--new-session", "--die-with-parent",
+    ]  # fmt: skip
 
 
 @functools.cache
@@ -190,16 +182,8 @@ def launcher_command(config: dict) -> list[str]:
     cgroups (cgroup.procs files to join), hand_over (paths chowned to owner, [uid, gid]), rlimits
     ({"RLIMIT_...": value}), uid and gid (None: keep the current ones), chdir (a folder to change to
     last, as that uid: bubblewrap without capabilities could not enter a folder mode 0700)."""
-    full = {
-        "cgroups": [],
-        "hand_over": [],
-        "owner": None,
-        "rlimits": {},
-        "uid": None,
-        "gid": None,
-        "chdir": None,
-    }
-    full.update(config)
+    full = {"cgroups": [], "hand_over": [], "owner": None, "rlimits": {}, "uid": None, "gid": None}
+    full.update({"chdir": None, **config})
     return [sys.executable, "-I", "-S", "-c", LAUNCHER, json.dumps(full)]
 
 
@@ -287,7 +271,7 @@ def _dedicated_uid() -> int:
 def _exposed_paths() -> list[Path]:
     """What the kernel must read even inside a hidden folder: the interpreter, its environment, this
     package (as given and resolved, so a venv reached through a link works)."""
-    package_parent = Path(__file__).resolve().parents[1]
+    package_parent = Path(__file__).resolve().parents[2]
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent, package_parent}
     return sorted({p for path in paths for p in (path.absolute(), path.resolve())})
 
@@ -298,8 +282,9 @@ def _hidden_folders(extra: tuple[str | os.PathLike, ...]) -> list[Path]:
     folders = []
     for candidate in candidates:
         path = Path(candidate).resolve()  # a link to a folder is hidden where it leads
-        if path not in (Path("/"), Path("/tmp")) and path.is_dir() and path not in folders:
-            folders.append(path)  # /tmp is private anyway
+        private = path.is_relative_to("/tmp") or path.is_relative_to("/dev/shm")  # the sandbox's own
+        if path != Path("/") and not private and path.is_dir() and path not in folders:
+            folders.append(path)
     return sorted(folders)
 
 
@@ -346,9 +331,8 @@ def _pids_of_uid(uid: int) -> set[int]:
             except OSError:
                 continue
             fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if fields.get("Uid", "").split()[:1] == [str(uid)] and not fields.get(
-                "State", ""
-            ).strip().startswith("Z"):
+            zombie = fields.get("State", "").strip().startswith("Z")
+            if fields.get("Uid", "").split()[:1] == [str(uid)] and not zombie:
                 found.add(int(entry.name))
     return found
 
@@ -593,3 +577,17 @@ class Confinement:
         if self._mounted:
             _unmount(self.root)
             self._mounted = False
+
+
+def release_abandoned(root: str | os.PathLike) -> None:
+    """Undo what a ``Confinement`` of ``root`` left when the process that made it died before
+    ``close()``: its cgroup's processes and the cgroup, the tmpfs on ``root``, ``root`` itself (its
+    bubblewrap, ended with its parent, took the pid namespace with it)."""
+    root = Path(root).absolute()
+    cgroup = Cgroup.existing(f"{CGROUP_PREFIX}{root.name}")
+    if cgroup is not None:
+        cgroup.kill()
+        cgroup.remove()
+    if os.path.ismount(root):
+        _unmount(root)
+    remove_tree(root)
