@@ -2,11 +2,12 @@
 
     python -m helpers.grade SUBMISSION.ipynb [MORE.ipynb | FOLDER ...] [--out grades.csv]
                             [--jobs N] [--timeout SECONDS] [--exercise-timeout SECONDS]
-                            [--memory GB] [--sandbox auto|bwrap|none]
+                            [--memory GB] [--sandbox auto|bwrap|none] [--feedback DIR]
 
 Prints a table (one row per notebook: each exercise pass / FAIL / not done, the total) with the reason
-for every failure under it, and writes a CSV (one row per notebook: file, each exercise's result and
-reason, total, notes), atomically. A folder stands for the notebooks directly inside it. Exit code 0
+for every failure under it, and writes a CSV (one row per notebook: file, each exercise's result,
+reason and points, totals, notes, the bounds that held), atomically; with ``--feedback DIR``, one
+Markdown file per notebook for its student. A folder stands for the notebooks directly inside it. Exit code 0
 when grading completed, whatever the students scored; 2 on bad usage.
 
 How one notebook is graded (``grade_notebook``):
