@@ -527,12 +527,12 @@ def test_the_kernel_side_and_the_judge_talk_through_plain_files(tmp_path, name, 
         transport.save_plain(folder / "in", inputs)
         run_in_kernel_route(folder, name, {object_name: answer})
         assert not list((folder / "out").glob("*.pkl"))
-        result = judge_outputs(name, inputs, folder / "out")
+        result = judge_outputs(name, inputs, folder, "out")
         assert result.passed == (expected is None)
         if expected:
             assert expected in result.reason
     run_in_kernel_route(folder, name, {})
-    assert "is not defined" in judge_outputs(name, inputs, folder / "out").reason
+    assert "is not defined" in judge_outputs(name, inputs, folder, "out").reason
 
 
 def test_the_kernel_side_loads_the_check_code_from_its_files(tmp_path, monkeypatch):
@@ -547,7 +547,7 @@ def test_the_kernel_side_loads_the_check_code_from_its_files(tmp_path, monkeypat
     inputs = checks.make_inputs("regularized_loss", np.random.default_rng(4))
     transport.save_plain(tmp_path / "in", inputs)
     run_in_kernel_route(tmp_path, "regularized_loss", {"regularized_loss": reg_swapped})
-    assert "swapped" in judge_outputs("regularized_loss", inputs, tmp_path / "out").reason
+    assert "swapped" in judge_outputs("regularized_loss", inputs, tmp_path, "out").reason
     assert not [key for key in sys.modules if key.startswith("_nma_grade_")]
 
 
@@ -557,17 +557,17 @@ def test_the_judge_uses_its_own_inputs_not_the_files(tmp_path):
     other_inputs = checks.make_inputs("preferred_orientation", np.random.default_rng(2))
     transport.save_plain(tmp_path / "in", other_inputs)
     run_in_kernel_route(tmp_path, "preferred_orientation", {"preferred_orientation": pref_right})
-    assert not judge_outputs("preferred_orientation", inputs, tmp_path / "out")
+    assert not judge_outputs("preferred_orientation", inputs, tmp_path, "out")
 
 
 def test_the_judge_survives_missing_forged_or_pickled_outputs(tmp_path):
     inputs = checks.make_inputs("classifier", np.random.default_rng(3))
-    assert "did not finish" in judge_outputs("classifier", inputs, tmp_path).reason
+    assert "did not finish" in judge_outputs("classifier", inputs, tmp_path, ".").reason
     (tmp_path / "status.json").write_text(json.dumps({"status": "ok", "message": ""}))
     np.save(tmp_path / "forward.npy", np.array([object()], dtype=object), allow_pickle=True)
-    result = judge_outputs("classifier", inputs, tmp_path)
+    result = judge_outputs("classifier", inputs, tmp_path, ".")
     assert not result.passed and "could not be read" in result.reason
     (tmp_path / "forward.npy").unlink()
     (tmp_path / "facts.json").write_text(json.dumps({"is_module": True, "n_linear": "many"}))
-    result = judge_outputs("classifier", inputs, tmp_path)
+    result = judge_outputs("classifier", inputs, tmp_path, ".")
     assert not result.passed and result.reason

@@ -124,8 +124,11 @@ def test_nbgrader_answer_cells_keep_the_solution_between_nbgraders_delimiters(st
         original = between(source, "# BEGIN SOLUTION", "# END SOLUTION")
         assert original and between(cells[name], export.NBGRADER_BEGIN, export.NBGRADER_END) == original
         assert "# BEGIN SOLUTION" not in cells[name].replace(export.NBGRADER_BEGIN, "")
-        assert "helpers.placeholders.not_done" in cells[name]  # names it assigns point back at it
+        assert "not_done" not in cells[name]  # the answer cell only defines; use cells carry the guard
         ast.parse(python_source(cells[name]))
+    sources = [cell.source for cell in nbgrader_notebooks[stem].cells]
+    guarded = [source for source in sources if "require_done(" in source]
+    assert len(guarded) >= len(cells), "every exercise's use cell starts with the student notebook's guard"
 
 
 @pytest.mark.parametrize("stem", STEMS)

@@ -288,7 +288,9 @@ def test_book_page_shows_starting_code_then_the_hidden_solution(project):
     stub, solution = page.cells[position - 1], page.cells[position]
     assert stub.cell_type == "markdown" and stub.id == "ex-preferred" + rules.STUB_SUFFIX
     assert f"```python\n{PREFERRED_STUB}\n```" in stub.source
-    revealed = PREFERRED.replace("    # BEGIN SOLUTION\n", "").replace("    # END SOLUTION\n", "")
+    revealed = "\n".join(
+        line for line in PREFERRED.split("\n") if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION")
+    )
     assert solution.source == revealed.replace("# TODO: ", "# ") and "hide-input" in solution.metadata["tags"]
     assert solution.metadata["mystnb"]["code_prompt_show"] == "Show solution"
 

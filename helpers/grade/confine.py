@@ -468,6 +468,10 @@ class Confinement:
         for folder in (self.work, self.tmp, self.shm):
             folder.mkdir(mode=0o700)
             self.hand_over(folder)
+        # /tmp and /dev/shm as on any system (sticky, open to all): bubblewrap's launcher, root without
+        # capabilities, must search them to start an interpreter that lives under /tmp (a CI checkout).
+        for folder in (self.tmp, self.shm):
+            os.chmod(folder, 0o1777, follow_symlinks=False)
         return disk
 
     # -------------------------------------------------------------- running
