@@ -335,15 +335,17 @@ def graded(tmp_path_factory):
         "var_tmp": Path("/var/tmp") / f"written_{token}",
         "home": home / f"written_{token}",
     }
+    # The grader's own temporary folder: other tests grading at the same time use /tmp, not this.
+    grader_tmp = Path(tempfile.mkdtemp(prefix="nma-test-grader-tmp-"))
+    grader_tmp.chmod(0o755)  # a root grader's TMPDIR must be passable by the submissions' uid
     sentinel = subprocess.Popen(["/bin/sleep", "3600"])
     try:
         build(folder, marker, secret_file, targets, sentinel.pid)
         for name in GOOD:
             shutil.copy(folder / f"{name}.ipynb", alone)
-        env = {**os.environ, "HOME": str(home)}
+        env = {**os.environ, "HOME": str(home), "TMPDIR": str(grader_tmp)}
         watched = (PACKAGE, folder, home, Path("/var/tmp"), Path("/dev/shm"))
         before = snapshot(*watched)
-        tmp_before = {name for name in os.listdir("/tmp") if name.startswith("nma-grade")}
         reports = {}
         for jobs in (1, 2):
             reports[jobs] = run_grader(
@@ -357,7 +359,7 @@ def graded(tmp_path_factory):
             "reports": reports,
             # Any Python process on the machine makes and unlinks /dev/shm/sem.mp-* at once: not ours.
             "changed": {p for p in changed if not p.startswith("/dev/shm/sem.mp-")},
-            "tmp_new": {n for n in os.listdir("/tmp") if n.startswith("nma-grade")} - tmp_before,
+            "tmp_new": set(os.listdir(grader_tmp)),
             "left": marked_processes(marker),
             "sentinel_alive": sentinel.poll() is None,
             "token": token,
@@ -371,6 +373,7 @@ def graded(tmp_path_factory):
             if target.is_file():
                 target.unlink()
         shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(grader_tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- what is asserted

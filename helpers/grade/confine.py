@@ -209,17 +209,18 @@ def bwrap_arguments(
     covered = [*hidden, Path("/tmp")]
     shown = [*_exposed_paths(), *(Path(p).absolute() for p in readable)]
     exposed = [p for p in shown if p.is_dir() and any(p.is_relative_to(f) for f in covered)]
-    # A hidden folder inside a path shown back (submissions in the package's checkout) is hidden after.
-    hidden_last = [f for f in hidden if any(f.is_relative_to(p) for p in exposed)]
-    for folder in [f for f in hidden if f not in hidden_last]:
-        args += ["--size", str(HIDDEN_TMPFS_BYTES), "--tmpfs", str(folder)]
     for host, inside in ((tmp, "/tmp"), (shm, "/dev/shm")):
         args += ["--bind", str(host), inside] if host else ["--size", str(tmp_bytes), "--tmpfs", inside]
+    # Outer folders first, so that each level overrides the one around it: a folder shown back inside
+    # a hidden one (the interpreter under /root), a hidden one inside that (submissions in a checkout
+    # under /tmp), and so on.
     made: set[Path] = set()
-    for path in exposed:
-        args += [*_searchable_parents(path, covered, made), "--ro-bind", str(path), str(path)]
-    for folder in hidden_last:
-        args += ["--size", str(HIDDEN_TMPFS_BYTES), "--tmpfs", str(folder)]
+    for path, is_hidden in sorted([(f, True) for f in hidden] + [(p, False) for p in exposed],
+                                  key=lambda item: len(item[0].parts)):
+        if is_hidden:
+            args += ["--size", str(HIDDEN_TMPFS_BYTES), "--tmpfs", str(path)]
+        else:
+            args += [*_searchable_parents(path, covered, made), "--ro-bind", str(path), str(path)]
     for folder in [*([work] if work else []), *map(Path, writable)]:
         args += [*_searchable_parents(folder, covered, made), "--bind", str(folder), str(folder)]
     for folder in hidden:
@@ -279,10 +280,15 @@ def _exposed_paths() -> list[Path]:
 def _hidden_folders(extra: tuple[str | os.PathLike, ...]) -> list[Path]:
     home = os.environ.get("HOME", "")
     candidates = [*HIDDEN_FOLDERS, *([home] if home not in ("", "/") else []), *extra]
+    exposed = _exposed_paths()
     folders = []
     for candidate in candidates:
         path = Path(candidate).resolve()  # a link to a folder is hidden where it leads
-        private = path.is_relative_to("/tmp") or path.is_relative_to("/dev/shm")  # the sandbox's own
+        # The sandbox has /tmp and /dev/shm of its own: what is there outside is out of sight anyway,
+        # except inside a path shown back (a checkout under /tmp, as in CI), which is hidden as anywhere.
+        private = (path.is_relative_to("/tmp") or path.is_relative_to("/dev/shm")) and not any(
+            path.is_relative_to(shown) for shown in exposed
+        )
         if path != Path("/") and not private and path.is_dir() and path not in folders:
             folders.append(path)
     return sorted(folders)
