@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _to_numpy(values, name: str) -> np.ndarray:
+def to_array(values, name: str) -> np.ndarray:
     """A tensor / array / sequence as a numpy array (tensors are detached and moved to the CPU)."""
     if hasattr(values, "detach"):  # a torch tensor: drop the graph and move to the CPU
         values = values.detach().cpu().numpy()
@@ -60,8 +60,8 @@ def _check_response_matrix(array: np.ndarray, name: str) -> None:
 
 def _response_matrix_pair(first, first_name: str, second, second_name: str) -> tuple[np.ndarray, np.ndarray]:
     """Two (stimuli x neurons) matrices of the same shape as float arrays, checked and finite."""
-    first_array = _to_numpy(first, first_name).astype(float)
-    second_array = _to_numpy(second, second_name).astype(float)
+    first_array = to_array(first, first_name).astype(float)
+    second_array = to_array(second, second_name).astype(float)
     _check_same_shape(first_array, first_name, second_array, second_name)
     _check_response_matrix(second_array, second_name)
     _check_finite(first_array, first_name)
@@ -88,8 +88,8 @@ def circular_error(decoded_deg, true_deg, period: float = 360):
         ValueError: if the shapes differ (an n x 1 column against a length-n vector would otherwise
             broadcast to n x n), ``period`` is not positive, or an input is NaN / infinite.
     """
-    decoded = _to_numpy(decoded_deg, "decoded_deg").astype(float)
-    true = _to_numpy(true_deg, "true_deg").astype(float)
+    decoded = to_array(decoded_deg, "decoded_deg").astype(float)
+    true = to_array(true_deg, "true_deg").astype(float)
     if decoded.ndim > 0 and true.ndim > 0:
         _check_same_shape(decoded, "decoded_deg", true, "true_deg")
     _check_finite(decoded, "decoded_deg")
@@ -118,8 +118,8 @@ def fraction_correct(predicted_classes, true_classes) -> float:
         ValueError: if the shapes differ (e.g. class scores of shape (n_stimuli, n_classes) passed
             instead of class indices) or there are no stimuli.
     """
-    predicted = _to_numpy(predicted_classes, "predicted_classes")
-    true = _to_numpy(true_classes, "true_classes")
+    predicted = to_array(predicted_classes, "predicted_classes")
+    true = to_array(true_classes, "true_classes")
     if predicted.shape != true.shape:
         hint = ""
         if predicted.ndim == true.ndim + 1:
@@ -222,8 +222,8 @@ def fraction_explainable_variance_explained(prediction, resp_train, resp_test) -
     Raises:
         ValueError: on a shape mismatch, fewer than 2 stimuli, or NaN / infinite inputs.
     """
-    predicted = _to_numpy(prediction, "prediction")
-    test = _to_numpy(resp_test, "resp_test")
+    predicted = to_array(prediction, "prediction")
+    test = to_array(resp_test, "resp_test")
     _check_same_shape(predicted, "prediction", test, "resp_test")
     explained = fraction_variance_explained(predicted, test)
     ceiling = split_half_ceiling(resp_train, test)

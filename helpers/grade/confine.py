@@ -211,9 +211,8 @@ def bwrap_arguments(
     exposed = [p for p in shown if p.is_dir() and any(p.is_relative_to(f) for f in covered)]
     for host, inside in ((tmp, "/tmp"), (shm, "/dev/shm")):
         args += ["--bind", str(host), inside] if host else ["--size", str(tmp_bytes), "--tmpfs", inside]
-    # Outer folders first, so that each level overrides the one around it: a folder shown back inside
-    # a hidden one (the interpreter under /root), a hidden one inside that (submissions in a checkout
-    # under /tmp), and so on.
+    # Outer folders first, each level over the one around it (the interpreter shown back inside /root,
+    # submissions hidden inside a checkout under /tmp, ...).
     made: set[Path] = set()
     for path, is_hidden in sorted([(f, True) for f in hidden] + [(p, False) for p in exposed],
                                   key=lambda item: len(item[0].parts)):
@@ -284,8 +283,7 @@ def _hidden_folders(extra: tuple[str | os.PathLike, ...]) -> list[Path]:
     folders = []
     for candidate in candidates:
         path = Path(candidate).resolve()  # a link to a folder is hidden where it leads
-        # The sandbox has /tmp and /dev/shm of its own: what is there outside is out of sight anyway,
-        # except inside a path shown back (a checkout under /tmp, as in CI), which is hidden as anywhere.
+        # The sandbox's /tmp and /dev/shm are its own, but a checkout shown back there needs hiding in.
         private = (path.is_relative_to("/tmp") or path.is_relative_to("/dev/shm")) and not any(
             path.is_relative_to(shown) for shown in exposed
         )
@@ -474,8 +472,7 @@ class Confinement:
         for folder in (self.work, self.tmp, self.shm):
             folder.mkdir(mode=0o700)
             self.hand_over(folder)
-        # /tmp and /dev/shm as on any system (sticky, open to all): bubblewrap's launcher, root without
-        # capabilities, must search them to start an interpreter that lives under /tmp (a CI checkout).
+        # Sticky and open, as on any system: the capability-less launcher must search them (a venv in /tmp).
         for folder in (self.tmp, self.shm):
             os.chmod(folder, 0o1777, follow_symlinks=False)
         return disk

@@ -19,6 +19,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from helpers.metrics import to_array
+
 BOOK_COLUMN_PX = 672
 """Width (CSS px) available to a cell's image in the book at a 1280 px wide window. Measured in
 Chromium on a page built with the book's theme (sphinx-book-theme 1.3.0, pydata-sphinx-theme
@@ -48,21 +50,6 @@ GRID_COLUMNS = 3
 
 
 # ----------------------------------------------------------------------------- input handling
-
-
-def to_array(values, name: str) -> np.ndarray:
-    """A tensor / array / sequence as a numpy array (tensors are detached and moved to the CPU)."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    try:
-        array = np.asarray(values)
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"{name} must be an array or tensor of numbers, got {type(values).__name__}."
-        ) from error
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}.")
-    return array
 
 
 def as_vector(values, name: str) -> np.ndarray:
