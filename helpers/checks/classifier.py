@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import StudentError, as_array, as_scalar, as_shape, call, close, load_parameter
+from .common import StudentError, as_array, as_scalar, as_shape, call, close, load_parameter, mistaken_output
 
 __all__ = ["make_inputs", "observe", "judge", "OUTPUT_MISTAKES", "LOSS_MISTAKES"]
 
@@ -214,14 +214,12 @@ def _output_problem(inputs: dict, observed: dict) -> str | None:
         return (
             f"the network's output has shape {got.shape}; expected (n_stimuli, n_classes) = {expected_shape}"
         )
-    if close(got, _reference(inputs, observed)):
-        return None
-    for reason, options in OUTPUT_MISTAKES:
-        if close(got, _reference(inputs, observed, **options)):
-            return reason
-    return (
+    return mistaken_output(
+        got,
+        lambda **options: _reference(inputs, observed, **options),
+        OUTPUT_MISTAKES,
         "the network's outputs are not the log-probabilities of a hidden layer of ReLUs followed by an "
-        "output layer and a log-softmax over classes"
+        "output layer and a log-softmax over classes",
     )
 
 

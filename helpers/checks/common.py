@@ -160,6 +160,17 @@ def close(a, b, rtol: float = RTOL, atol: float = ATOL) -> bool:
     )
 
 
+def mistaken_output(got, reference, mistakes, otherwise: str) -> str | None:
+    """None when ``got`` is close to ``reference()``; else the reason of the first ``(reason, options)``
+    of ``mistakes`` whose ``reference(**options)`` it matches; else ``otherwise``."""
+    if close(got, reference()):
+        return None
+    for reason, options in mistakes:
+        if close(got, reference(**options)):
+            return reason
+    return otherwise
+
+
 def load_parameter(parameter: torch.Tensor, value: np.ndarray) -> None:
     """Overwrite a layer's weight or bias with the check's own values (same shape), without autograd."""
     with torch.no_grad():

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import StudentError, as_array, as_shape, call, close, load_parameter
+from .common import StudentError, as_array, as_shape, call, close, load_parameter, mistaken_output
 
 __all__ = ["make_inputs", "observe", "judge", "FORWARD_MISTAKES"]
 
@@ -168,14 +168,15 @@ def judge(inputs: dict, observed: dict) -> str | None:
             f"forward returns shape {one.shape} for a single stimulus; expected (1, {n}): flatten each "
             "stimulus's conv output on its own, keeping the stimulus axis"
         )
-    if not close(got, _reference(inputs, observed)):
-        for reason, options in FORWARD_MISTAKES:
-            if close(got, _reference(inputs, observed, **options)):
-                return reason
-        return (
-            "forward's output is not out_layer applied to each stimulus's flattened conv output "
-            "(conv -> flatten per stimulus -> out_layer)"
-        )
+    problem = mistaken_output(
+        got,
+        lambda **options: _reference(inputs, observed, **options),
+        FORWARD_MISTAKES,
+        "forward's output is not out_layer applied to each stimulus's flattened conv output "
+        "(conv -> flatten per stimulus -> out_layer)",
+    )
+    if problem:
+        return problem
     if not close(one, got[:1]):
         return "forward gives a different response to a stimulus when it is passed on its own"
     other_flat = _OTHER["c_out"] * _SHAPE[0] * _SHAPE[1]
