@@ -242,15 +242,20 @@ def guard_lines(exercise: str, stubs: tuple[str, ...], names: list[str]) -> list
     ]
 
 
+def _parse(source: str, where: str, fix: str) -> ast.Module:
+    """The cell's syntax tree (magics turned into calls); a NotebookError naming the line if invalid."""
+    try:
+        return ast.parse(python_source(source))
+    except SyntaxError as error:
+        raise NotebookError(
+            f"{where}: the cell is not valid Python (line {error.lineno}: {error.msg}): {fix}."
+        ) from None
+
+
 def guarded_source(source: str, exercise_cell: ExerciseCell, where: str) -> str | None:
     """A later cell using what the exercise cell defines, as the student gets it: guard block, then the
     cell (None for a cell that uses none of it)."""
-    try:
-        tree = ast.parse(python_source(source))
-    except SyntaxError as error:
-        raise NotebookError(
-            f"{where}: the cell is not valid Python (line {error.lineno}: {error.msg}): fix it."
-        ) from None
+    tree = _parse(source, where, "fix it")
     defined = exercise_cell.defines
     if not any(isinstance(n, ast.Name) and n.id in defined for n in ast.walk(tree)):
         return None
@@ -271,12 +276,7 @@ class ExerciseCell:
 
 def make_exercise_cell(source: str, exercise: str, object_name: str, where: str) -> ExerciseCell:
     """Check an exercise cell (markers, Python, definitions only) and make its student version."""
-    try:
-        tree = ast.parse(python_source(source))
-    except SyntaxError as error:
-        raise NotebookError(
-            f"{where}: the cell is not valid Python (line {error.lineno}: {error.msg}): fix the solution."
-        ) from None
+    tree = _parse(source, where, "fix the solution")
     _check_defines_only(tree, object_name, where)
     blocks = find_blocks(source, where)
     stub, raise_lines = stub_source(source, exercise, blocks)
