@@ -390,6 +390,17 @@ def _break(cells, cell_id, old, new):
     return cells
 
 
+def assert_generation_refused(tmp_path, edit, expected: list[str]) -> None:
+    """The generator, on the solution notebook changed by ``edit``, stops with a message naming the
+    notebook and holding every part of ``expected``, and writes nothing."""
+    root = make_project(tmp_path, {"01_decoding": edit(decoding_cells())})
+    message = generate_error(root)
+    assert "solutions/01_decoding.ipynb" in message
+    for part in expected:
+        assert part in message
+    assert not (root / "book").exists()
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -485,12 +496,7 @@ def _break(cells, cell_id, old, new):
     ],
 )
 def test_broken_markers_stop_the_generator_naming_notebook_cell_and_exercise(tmp_path, edit, expected):
-    root = make_project(tmp_path, {"01_decoding": edit(decoding_cells())})
-    message = generate_error(root)
-    assert "solutions/01_decoding.ipynb" in message
-    for part in expected:
-        assert part in message
-    assert not (root / "book").exists()
+    assert_generation_refused(tmp_path, edit, expected)
 
 
 def test_unknown_exercise_name_is_refused(tmp_path):
@@ -1123,12 +1129,7 @@ def _insert_before(cells, cell_id, new):
     ],
 )
 def test_define_check_use_and_hint_rules_stop_the_generator(tmp_path, edit, expected):
-    root = make_project(tmp_path, {"01_decoding": edit(decoding_cells())})
-    message = generate_error(root)
-    assert "solutions/01_decoding.ipynb" in message
-    for part in expected:
-        assert part in message
-    assert not (root / "book").exists()
+    assert_generation_refused(tmp_path, edit, expected)
 
 
 @pytest.mark.parametrize(
