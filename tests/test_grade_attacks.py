@@ -165,15 +165,16 @@ class _DeepTree:
 
 
 FORMULA = """\
-import json, pathlib, threading, time
+import json, os, pathlib, threading, time
 
 
 def _forge_formula():
     for _ in range(40000):  # hard bound: about 40 s
         for _folder in pathlib.Path(".").glob(".grading-*/out"):
             message = '=HYPERLINK("http://attacker.example/","click me")'
-            try:
-                (_folder / "status.json").write_text(json.dumps({"status": "error", "message": message}))
+            try:  # written whole, so that the grader reads the forgery, never half of it
+                (_folder / ".forged").write_text(json.dumps({"status": "error", "message": message}))
+                os.replace(_folder / ".forged", _folder / "status.json")
             except OSError:
                 pass
         time.sleep(0.001)
