@@ -65,7 +65,10 @@ def colab(tmp_path_factory):
     venv = home / "venv"
     _run([python3, "-m", "venv", str(venv)], timeout=300)
     python = venv / "bin" / "python"
-    _run([str(python), "-m", "pip", "install", "--quiet", *_pinned(COLAB_PACKAGES)], timeout=1500)
+    # --no-compile: byte-compiling every module of these packages (torch's thousands) would double the
+    # install's time; the kernel compiles what it imports, as a first import on Colab would.
+    preinstall = [str(python), "-m", "pip", "install", "--quiet", "--no-compile", *_pinned(COLAB_PACKAGES)]
+    _run(preinstall, timeout=1500)
     kernels = home / "kernels" / "colab-like"
     kernels.mkdir(parents=True)
     (kernels / "kernel.json").write_text(json.dumps({
