@@ -117,6 +117,14 @@ anew for all neurons, other parameters kept unless named):
   equal height and the direction shows in their flanks (+-50 to +-90 degrees): 0.16-0.24; at +-90
   degrees the decoder also learns 3-7 times too slowly. Noise settings (shared fraction 0.3, gain SD
   0.15 or 0.6, noise power 1.3-2.2) move the median by 0.15 at most; population seeds by up to 0.2.
+* A broad direction component added to each neuron's tuning, preferring the direction 90 degrees
+  from its orientation peaks (a neuron sorted at p carries it towards p + 90 or p - 90 alike, so it
+  cancels in W_in sorted by preference): 0.33-0.39 on its own, with split-half reliability too low
+  (median 0.70-0.72). Together with the strongest 15-20 % of neurons single-peaked: 0.14 to 0.82
+  over nine runs (three seeds, several strengths), the best with the decoder unstable (late losses
+  2-3 times the real ones), and every one failing the double-peak test (a second peak in 57-70 %)
+  or the reliability tests. A lead, not a solution: it also gives neurons a direction preference
+  off their preferred orientation, unlike the direction selectivity described for V1.
 
 Population precision: the binned files cannot show it. The simulated population's linear Fisher
 information (private noise, shared gain and factors, and the orientation jitter) implies a
