@@ -78,6 +78,15 @@ if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
   build_args=(--all)
 fi
 
+# --- make test: pages whose solution notebooks it has just run get those outputs ---------------------
+# NMA_BOOK_EXECUTED names a folder of solution notebooks executed (with their outputs) by this checkout,
+# with the same data source; scripts/prime_book_cache.py checks each is of this checkout's code and
+# stores its page in the execution cache, so the build does not run the same code a second time. If a
+# check fails, it says why and the build runs the pages itself.
+if [ -n "${NMA_BOOK_EXECUTED:-}" ]; then
+  python scripts/prime_book_cache.py "$NMA_BOOK_EXECUTED" || echo "== running the pages instead"
+fi
+
 # Sphinx copies book/_static/ only when some page is out of date: after an edit there (CSS, JS) alone it
 # would report "no targets are out of date" and keep serving the old copy. Such an edit re-writes every
 # page (from the execution cache: seconds).

@@ -26,7 +26,15 @@ step "lint" ruff check .
 step "unit tests" pytest -n 2 tests -p no:cacheprovider \
   --ignore=tests/browser --ignore=tests/clients --ignore=tests/test_book_html.py --ignore=tests/test_interop.py
 
-step "solution notebooks, end to end" pytest -n 2 --nbmake --nbmake-timeout=1800 solutions -p no:cacheprovider
+# Every solution notebook end to end, one after the other (two training at once on two cores take
+# longer than one after the other), figures drawn inline as in the book. nbmake runs copies, which keep
+# their outputs (--overwrite), in a temporary folder (nbmake skips anything under _build/): the book
+# step shows those outputs instead of running the same code again (scripts/prime_book_cache.py).
+executed=$(mktemp -d "${TMPDIR:-/tmp}/nma-executed-solutions-XXXXXX")
+trap 'rm -rf "$executed"' EXIT
+cp solutions/*.ipynb "$executed/"
+step "solution notebooks, end to end" env -u MPLBACKEND \
+  pytest --nbmake --nbmake-timeout=1800 --overwrite "$executed" -p no:cacheprovider
 
 # The real tools, in their own virtual environment (.venv-graders/, built on first use from
 # requirements-graders.txt, reused while that file is unchanged).
@@ -35,7 +43,7 @@ step "grading with nbgrader and otter" pytest tests/test_interop.py -p no:cachep
 # A student's clients: real JupyterLab in Chromium, a Colab-like fresh venv, wrong answers in a kernel.
 step "the student's clients" pytest tests/clients -p no:cacheprovider
 
-step "the book" bash scripts/build_book.sh
+step "the book" env NMA_BOOK_EXECUTED="$executed" bash scripts/build_book.sh
 
 step "the book in a browser, and its pages as HTML" pytest tests/browser tests/test_book_html.py -p no:cacheprovider
 
