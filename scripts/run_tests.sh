@@ -22,22 +22,33 @@ bash scripts/install_system_deps.sh
 
 step "lint" ruff check .
 
-# Two workers: the machine has two cores, and most unit tests wait on kernels or subprocesses.
-step "unit tests" pytest -n 2 tests -p no:cacheprovider \
+# The graders' venv builds in the background from here on (a minute of mostly unpacking), while the
+# unit tests run; the interop tests wait for it (a file lock), and build it themselves if this failed.
+executed=$(mktemp -d "${TMPDIR:-/tmp}/nma-executed-solutions-XXXXXX")  # see "solution notebooks"
+graders_log=$(mktemp "${TMPDIR:-/tmp}/nma-graders-venv-XXXXXX.log")
+trap 'rm -rf "$executed" "$graders_log"; kill "$graders_build" 2>/dev/null || true' EXIT
+python tests/_graders_venv.py >"$graders_log" 2>&1 &
+graders_build=$!
+
+# Two workers: the machine has two cores, and most unit tests wait on kernels or subprocesses. Each
+# test file's tests on one worker (--dist loadfile): a module's fixture (a graded batch) is built once.
+step "unit tests" pytest -n 2 --dist loadfile tests -p no:cacheprovider \
   --ignore=tests/browser --ignore=tests/clients --ignore=tests/test_book_html.py --ignore=tests/test_interop.py
 
 # Every solution notebook end to end, one after the other (two training at once on two cores take
 # longer than one after the other), figures drawn inline as in the book. nbmake runs copies, which keep
 # their outputs (--overwrite), in a temporary folder (nbmake skips anything under _build/): the book
 # step shows those outputs instead of running the same code again (scripts/prime_book_cache.py).
-executed=$(mktemp -d "${TMPDIR:-/tmp}/nma-executed-solutions-XXXXXX")
-trap 'rm -rf "$executed"' EXIT
 cp solutions/*.ipynb "$executed/"
 step "solution notebooks, end to end" env -u MPLBACKEND \
   pytest --nbmake --nbmake-timeout=1800 --overwrite "$executed" -p no:cacheprovider
 
-# The real tools, in their own virtual environment (.venv-graders/, built on first use from
-# requirements-graders.txt, reused while that file is unchanged).
+# The real tools, in their own virtual environment (.venv-graders/<hash>, built above in the background
+# on first use from requirements-graders.txt, reused while that file is unchanged).
+if ! wait "$graders_build"; then
+  echo "   (the background build of the graders' venv failed; the interop tests build it again)"
+  cat "$graders_log"
+fi
 step "grading with nbgrader and otter" pytest tests/test_interop.py -p no:cacheprovider
 
 # A student's clients: real JupyterLab in Chromium, a Colab-like fresh venv, wrong answers in a kernel.

@@ -2,8 +2,7 @@
 
 The two tools live in a virtual environment of their own (their pins clash with the book's, see
 requirements-graders.txt): ``NMA_GRADERS_VENV`` when set, else ``.venv-graders/<hash of the file>`` in
-the repository, created from requirements-graders.txt (the package index only) when it is missing and
-reused by every later run.
+the repository, built when it is missing and reused by every later run (tests/_graders_venv.py).
 
 Each tool executes whole notebooks, so the set is the smallest that shows the claims: per tutorial the
 solution, the untouched student release, and one notebook with a wrong answer in the exercises of
@@ -17,7 +16,6 @@ graders' verdicts side by side.
 from __future__ import annotations
 
 import csv
-import hashlib
 import html
 import json
 import os
@@ -29,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from filelock import FileLock
+from _graders_venv import graders_venv
 
 from helpers import checks, exercises, settings
 
@@ -99,29 +97,6 @@ def write_submission(source: Path, kind: str, destination: Path) -> None:
         nbformat.write(make_wrong(nbformat.read(source, as_version=4), destination.stem), destination)
     else:
         shutil.copy(source, destination)
-
-
-def graders_venv() -> Path:
-    """``NMA_GRADERS_VENV`` as it is, else one built from requirements-graders.txt, named after its hash."""
-    given = os.environ.get("NMA_GRADERS_VENV")
-    if given:
-        missing = [tool for tool in ("nbgrader", "otter") if not (Path(given) / "bin" / tool).is_file()]
-        fix = "pip install -r requirements-graders.txt into it"
-        assert not missing, f"NMA_GRADERS_VENV={given} has no {missing}: {fix}"
-        return Path(given)
-    digest = hashlib.sha256((ROOT / "requirements-graders.txt").read_bytes()).hexdigest()[:12]
-    venv = ROOT / ".venv-graders" / digest
-    venv.parent.mkdir(exist_ok=True)
-    with FileLock(f"{venv}.lock"):  # two test runs at once build it once
-        if not (venv / ".complete").is_file():
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-            # --no-compile: the tools' kernels compile what they import; compiling every module of
-            # every package up front would double the install's time.
-            pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile"]
-            pip.append("--disable-pip-version-check")
-            subprocess.run([*pip, "-r", str(ROOT / "requirements-graders.txt")], check=True)
-            (venv / ".complete").touch()
-    return venv
 
 
 @pytest.fixture(scope="module")
