@@ -52,7 +52,8 @@ fi
 step "grading with nbgrader and otter" pytest tests/test_interop.py -p no:cacheprovider
 
 # A student's clients: real JupyterLab in Chromium, a Colab-like fresh venv, wrong answers in a kernel.
-step "the student's clients" pytest tests/clients -p no:cacheprovider
+# Two workers, one file each at a time: the Colab test spends most of its time installing packages.
+step "the student's clients" pytest -n 2 --dist loadfile tests/clients -p no:cacheprovider
 
 step "the book" env NMA_BOOK_EXECUTED="$executed" bash scripts/build_book.sh
 
