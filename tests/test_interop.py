@@ -261,27 +261,25 @@ def test_nbgrader_feedback_shows_the_verdicts_without_the_solutions(nbgrader_cou
 
 
 def grade_with_otter(graders_env: dict, folder: Path) -> dict:
-    """Master notebooks, `otter assign --no-run-tests`, then `otter run -a <zip>` on the three kinds."""
+    """Master notebooks, `otter assign --no-run-tests`, then `otter run -a <zip>` on the three kinds.
+
+    The six runs go two at a time (each spends seconds importing otter and starting its kernel)."""
     out = folder / "export"
     command = ["python", "-m", "helpers.export", "otter", str(out), "--no-run-tests"]
     run(command, graders_env, ROOT)
-    results = {}
-    for stem in STEMS:
+
+    def grade(stem: str, kind: str) -> dict:
         dist = out / stem / "dist"
         (zip_path,) = (dist / "autograder").glob("*.zip")
-        sources = {
-            "solution": dist / "autograder" / f"{stem}.ipynb",
-            "untouched": dist / "student" / f"{stem}.ipynb",
-        }
-        sources["wrong"] = sources["solution"]
-        for kind in KINDS:
-            folder = out / "graded" / kind / stem
-            write_submission(sources[kind], kind, folder / f"{stem}.ipynb")
-            run(
-                ["otter", "run", "-a", str(zip_path), "-o", str(folder), f"{stem}.ipynb"], graders_env, folder
-            )
-            results[kind, stem] = json.loads((folder / "results.json").read_text())
-    return {"out": out, "results": results}
+        source = dist / ("student" if kind == "untouched" else "autograder") / f"{stem}.ipynb"
+        graded = out / "graded" / kind / stem
+        write_submission(source, kind, graded / f"{stem}.ipynb")
+        run(["otter", "run", "-a", str(zip_path), "-o", str(graded), f"{stem}.ipynb"], graders_env, graded)
+        return json.loads((graded / "results.json").read_text())
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {(kind, stem): pool.submit(grade, stem, kind) for stem in STEMS for kind in KINDS}
+        return {"out": out, "results": {key: future.result() for key, future in futures.items()}}
 
 
 def otter_scores(results: dict) -> dict:
