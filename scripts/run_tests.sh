@@ -44,19 +44,37 @@ step "solution notebooks, end to end" env -u MPLBACKEND \
   pytest --nbmake --nbmake-timeout=1800 --overwrite "$executed" -p no:cacheprovider
 
 # The real tools, in their own virtual environment (.venv-graders/<hash>, built above in the background
-# on first use from requirements-graders.txt, reused while that file is unchanged).
+# on first use from requirements-graders.txt, reused while that file is unchanged). This step runs in
+# the background while the book is built and tried in a browser and the student's clients are tried:
+# those mostly wait on a browser, a kernel or an install, so the two cores have room for it. Its output
+# is shown whole when it ends; if it fails, the suite fails.
 if ! wait "$graders_build"; then
   echo "   (the background build of the graders' venv failed; the interop tests build it again)"
   cat "$graders_log"
 fi
-step "grading with nbgrader and otter" pytest tests/test_interop.py -p no:cacheprovider
+interop_log=$(mktemp "${TMPDIR:-/tmp}/nma-interop-XXXXXX.log")
+set -m  # the background step in a process group of its own, so that an early exit can stop all of it
+step "grading with nbgrader and otter (in the background)" pytest tests/test_interop.py -p no:cacheprovider </dev/null \
+  >"$interop_log" 2>&1 &
+interop=$!
+set +m
+trap 'rm -rf "$executed" "$graders_log" "$interop_log"; kill -- -"$interop" 2>/dev/null || true' EXIT
+
+step "the book" env NMA_BOOK_EXECUTED="$executed" bash scripts/build_book.sh
+
+step "the book in a browser, and its pages as HTML" pytest tests/browser tests/test_book_html.py -p no:cacheprovider
 
 # A student's clients: real JupyterLab in Chromium, a Colab-like fresh venv, wrong answers in a kernel.
 # Two workers, one file each at a time: the Colab test spends most of its time installing packages.
 step "the student's clients" pytest -n 2 --dist loadfile tests/clients -p no:cacheprovider
 
-step "the book" env NMA_BOOK_EXECUTED="$executed" bash scripts/build_book.sh
-
-step "the book in a browser, and its pages as HTML" pytest tests/browser tests/test_book_html.py -p no:cacheprovider
+echo "== waiting for the grading step (nbgrader and otter)"
+interop_status=0
+wait "$interop" || interop_status=$?
+cat "$interop_log"
+if [ "$interop_status" -ne 0 ]; then
+  echo "make test: the grading step (nbgrader and otter) FAILED, see above" >&2
+  exit "$interop_status"
+fi
 
 echo "make test: every step passed in $((SECONDS - suite_started)) s"
