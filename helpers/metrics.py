@@ -10,6 +10,7 @@ axis 1 over neurons; angles are in **degrees** unless a function says otherwise.
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
 
 def to_array(values, name: str) -> np.ndarray:
@@ -131,6 +132,43 @@ def fraction_correct(predicted_classes, true_classes) -> float:
     if predicted.size == 0:
         raise ValueError("predicted_classes and true_classes are empty; there is nothing to score.")
     return float(np.mean(predicted == true))
+
+
+def opposite_group_ratio(weights, preferred_deg) -> np.ndarray:
+    """How strongly each hidden unit weighs a second group of neurons, 180 degrees from its first.
+
+    What a reader of W_in sorted by preferred orientation looks at: each unit's mean input weight over
+    the neurons of each 5-degree bin of preferred orientation (smoothed over +-1 bin, wrapping at
+    360); the first group is the highest bin, the second the highest bin within 30 degrees of the
+    opposite orientation.
+
+    Args:
+        weights: input weights, shape (hidden units, neurons), e.g. the rows of W_in of the units
+            that learned.
+        preferred_deg: each neuron's preferred orientation in degrees, shape (neurons,).
+
+    Returns:
+        per unit, second group / first group: 1 for two equal groups 180 degrees apart, 0 or below
+        for none.
+    """
+    weights = to_array(weights, "weights").astype(float)
+    preferred = to_array(preferred_deg, "preferred_deg").ravel()
+    if weights.ndim != 2 or weights.shape[1] != preferred.size:
+        raise ValueError(
+            f"weights has shape {weights.shape} and preferred_deg {preferred.size} values; pass "
+            "(hidden units, neurons) weights and one preferred orientation per neuron."
+        )
+    n_bins = 72
+    bins = (preferred // 5).astype(int) % n_bins
+    sums = np.stack([np.bincount(bins, weights=row, minlength=n_bins) for row in weights])
+    counts = np.bincount(bins, minlength=n_bins)
+    if not counts.all():
+        raise ValueError("some 5-degree bin of preferred_deg holds no neuron; pass a whole population.")
+    profiles = gaussian_filter1d(sums / counts, 1, axis=1, mode="wrap")
+    first = profiles.argmax(1)
+    near_opposite = (first[:, None] + n_bins // 2 + np.arange(-6, 7)[None, :]) % n_bins
+    rows = np.arange(len(first))[:, None]
+    return profiles[rows, near_opposite].max(1) / profiles[rows[:, 0], first]
 
 
 def fraction_variance_explained(prediction, target) -> np.ndarray:

@@ -9,6 +9,7 @@ from helpers.metrics import (
     fraction_correct,
     fraction_explainable_variance_explained,
     fraction_variance_explained,
+    opposite_group_ratio,
     split_half_ceiling,
 )
 
@@ -195,3 +196,31 @@ def test_explainable_fraction_checks_prediction_shape():
 def test_non_numeric_input_is_a_type_error():
     with pytest.raises(TypeError, match="numbers"):
         fraction_variance_explained(np.array(["a", "b"]), np.array(["a", "b"]))
+
+
+# ----------------------------------------------------------------------------- opposite_group_ratio
+
+PREFERRED = np.arange(0, 360, 0.5)  # every 5-degree bin holds ten neurons
+
+
+def _band(centre_deg: float) -> np.ndarray:
+    return np.exp(-0.5 * (circular_error(PREFERRED, centre_deg) / 10) ** 2)
+
+
+def test_two_equal_bands_180_degrees_apart_give_one_and_a_single_band_about_zero():
+    weights = np.stack([_band(90) + _band(270), _band(90), _band(90) + 0.5 * _band(265)])
+    ratio = opposite_group_ratio(torch.tensor(weights), PREFERRED)
+    assert ratio[0] == pytest.approx(1.0)
+    assert abs(ratio[1]) < 1e-3
+    assert ratio[2] == pytest.approx(0.5, abs=0.05)  # within 30 degrees of the opposite counts
+
+
+def test_a_band_only_90_degrees_away_is_not_a_second_group():
+    assert opposite_group_ratio([_band(90) + 0.9 * _band(180)], PREFERRED)[0] < 0.01
+
+
+def test_opposite_group_ratio_names_mismatched_shapes_and_empty_bins():
+    with pytest.raises(ValueError, match="one preferred orientation per neuron"):
+        opposite_group_ratio(np.zeros((2, 10)), PREFERRED)
+    with pytest.raises(ValueError, match="holds no neuron"):
+        opposite_group_ratio(np.zeros((1, 3)), [0.0, 10.0, 20.0])

@@ -18,6 +18,7 @@ from scipy import stats
 from scipy.ndimage import gaussian_filter1d
 from torch import nn
 
+from helpers import metrics
 from helpers.data import synthetic
 
 REAL_MSE_DECODER_LOSS = {10: 12219.761, 20: 1672.732, 30: 548.096, 40: 235.619, 50: 144.001}
@@ -126,26 +127,6 @@ def tutorial_mse_decoder(resp: np.ndarray, stimuli: np.ndarray) -> tuple[DeepNet
         if (i + 1) % 10 == 0:
             losses[i + 1] = loss.item()
     return net, losses
-
-
-def second_weight_group(W_in: np.ndarray, preferred_deg: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """How strongly each active hidden unit weighs a second group of neurons 180 degrees from its first.
-
-    What a reader of the sorted-W_in figure looks at: the mean input weight of the neurons in each
-    5-degree bin of preferred orientation (smoothed over +-1 bin); the first group is the highest
-    bin; the second group is the highest bin within 30 degrees of the opposite orientation.
-
-    Returns, per active unit, second / first (1: two equal groups 180 degrees apart; <= 0: none).
-    """
-    n_bins = 72
-    bins = (preferred_deg // 5).astype(int) % n_bins
-    counts = np.bincount(bins, minlength=n_bins)
-    profile = np.stack([np.bincount(bins, weights=row, minlength=n_bins) / counts for row in W_in[active]])
-    profile = gaussian_filter1d(profile, 1, axis=1, mode="wrap")
-    first = profile.argmax(1)
-    near_opposite = (first[:, None] + n_bins // 2 + np.arange(-6, 7)[None, :]) % n_bins
-    rows = np.arange(profile.shape[0])[:, None]
-    return profile[rows, near_opposite].max(1) / profile[rows[:, 0], first]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,6 +403,6 @@ def test_active_hidden_units_weigh_two_groups_180_degrees_apart(resp1, files, ms
     with torch.no_grad():
         activity = torch.relu(net.in_layer(torch.tensor(resp1))).numpy()  # (stimuli, hidden)
     active = activity.max(0) > 0.1 * activity.max()
-    ratio = second_weight_group(net.in_layer.weight.detach().numpy(), preferred, active)
+    ratio = metrics.opposite_group_ratio(net.in_layer.weight.detach().numpy()[active], preferred)
     assert active.sum() >= 5
     assert np.median(ratio) > 0.5, np.round(ratio, 2)
