@@ -2,8 +2,8 @@
 
     python scripts/prime_book_cache.py EXECUTED_DIR [--cache _build/.jupyter_cache]
 
-`make test` runs every solution notebook end to end (nbmake, on copies in `_build/executed-solutions`,
-with `--overwrite` so the copies keep their outputs), then builds the book. A book page is its
+`make test` runs every solution notebook end to end (nbmake, on copies in a temporary folder, with
+`--overwrite` so the copies keep their outputs), then builds the book. A book page is its
 solution notebook with the same code cells: only the exercises' solution markers and the setup
 cell's install address differ, and both are comments or a line that never runs where helpers is
 installed. So each page's outputs are those of its solution's run, and this script stores them in
@@ -52,10 +52,9 @@ def page_with_outputs(executed_path: Path, root: Path = ROOT) -> nbformat.Notebo
     if not solution_path.is_file() or not page_path.is_file():
         raise StaleRun(f"{executed_path.name}: no solutions/{executed_path.name} or book page of that name")
     executed = nbformat.read(executed_path, as_version=4)
-    committed = nbformat.read(solution_path, as_version=4)
-    if [c.source for c in _code_cells(executed)] != [c.source for c in _code_cells(committed)]:
-        raise StaleRun(f"{stem}: the executed copy's code differs from solutions/{executed_path.name}")
     solution = notebooks.read_solution(solution_path, root)
+    if [c.source for c in _code_cells(executed)] != [c.source for c in _code_cells(solution.nb)]:
+        raise StaleRun(f"{stem}: the executed copy's code differs from solutions/{executed_path.name}")
     expected_page = notebooks.make_book_page(solution, read_repository(root))
     page = nbformat.read(page_path, as_version=4)
     if notebooks.dumps(expected_page) != notebooks.dumps(page):
