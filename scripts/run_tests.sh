@@ -26,7 +26,14 @@ step "lint" ruff check .
 # unit tests run; the interop tests wait for it (a file lock), and build it themselves if this failed.
 executed=$(mktemp -d "${TMPDIR:-/tmp}/nma-executed-solutions-XXXXXX")  # see "solution notebooks"
 graders_log=$(mktemp "${TMPDIR:-/tmp}/nma-graders-venv-XXXXXX.log")
-trap 'rm -rf "$executed" "$graders_log"; kill "$graders_build" 2>/dev/null || true' EXIT
+interop_log=$(mktemp "${TMPDIR:-/tmp}/nma-interop-XXXXXX.log")  # see "grading with nbgrader and otter"
+graders_build="" interop=""
+cleanup() {  # on any exit: the temporary files, and whatever still runs in the background
+  rm -rf "$executed" "$graders_log" "$interop_log"
+  if [ -n "$graders_build" ]; then kill "$graders_build" 2>/dev/null || true; fi
+  if [ -n "$interop" ]; then kill -- -"$interop" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
 python tests/_graders_venv.py >"$graders_log" 2>&1 &
 graders_build=$!
 
@@ -52,13 +59,11 @@ if ! wait "$graders_build"; then
   echo "   (the background build of the graders' venv failed; the interop tests build it again)"
   cat "$graders_log"
 fi
-interop_log=$(mktemp "${TMPDIR:-/tmp}/nma-interop-XXXXXX.log")
 set -m  # the background step in a process group of its own, so that an early exit can stop all of it
 step "grading with nbgrader and otter (in the background)" pytest tests/test_interop.py -p no:cacheprovider </dev/null \
   >"$interop_log" 2>&1 &
 interop=$!
 set +m
-trap 'rm -rf "$executed" "$graders_log" "$interop_log"; kill -- -"$interop" 2>/dev/null || true' EXIT
 
 step "the book" env NMA_BOOK_EXECUTED="$executed" bash scripts/build_book.sh
 
