@@ -419,16 +419,28 @@ def test_dev_shm_is_private_and_counted_in_the_submission_disk_limit(confined):
 ALLOCATING_CHILDREN = """
 import json, os
 MIB = 2 ** 20
-children = []
+# The children hold what they allocated until every one of them has finished or died, so the
+# survivors' memory is all held at once: a child that exits early cannot free room for the next.
+release_read, release_write = os.pipe()
+children, ready = [], []
 for index in range(4):
+    ready_read, ready_write = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(release_write)
         held = []
         for step in range(10):  # hard bound: 160 MiB a child, 640 MiB in all
             held.append(b"x" * (16 * MIB))
             print(f"child {index} holds {16 * (step + 1)} MiB", flush=True)
+        os.write(ready_write, b"1")
+        os.read(release_read, 1)  # blocks until the parent closes the write end
         os._exit(0)
+    os.close(ready_write)
     children.append(pid)
+    ready.append(ready_read)
+for ready_read in ready:
+    os.read(ready_read, 1)  # b"1" once that child holds everything, b"" if it was killed
+os.close(release_write)
 statuses = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
 print(json.dumps({"statuses": statuses}))
 """
