@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import StudentError, as_array, as_scalar, as_shape, call, close, load_parameter, mistaken_output
+from .common import StudentError, as_array, as_scalar, as_shape, call, load_parameter, mistaken_output
 
 __all__ = ["make_inputs", "observe", "judge", "OUTPUT_MISTAKES", "LOSS_MISTAKES"]
 
@@ -216,8 +216,8 @@ def _output_problem(inputs: dict, observed: dict) -> str | None:
         )
     return mistaken_output(
         got,
-        lambda **options: _reference(inputs, observed, **options),
-        OUTPUT_MISTAKES,
+        _reference(inputs, observed),
+        ((reason, _reference(inputs, observed, **options)) for reason, options in OUTPUT_MISTAKES),
         "the network's outputs are not the log-probabilities of a hidden layer of ReLUs followed by an "
         "output layer and a log-softmax over classes",
     )
@@ -227,9 +227,9 @@ def _loss_problem(inputs: dict, observed: dict) -> str | None:
     scores = torch.from_numpy(np.asarray(inputs["scores"], dtype=np.float64))
     classes = torch.from_numpy(np.asarray(inputs["classes"], dtype=np.int64))
     loss = float(np.asarray(observed["loss"]))
-    if close(loss, F.nll_loss(scores, classes).item()):
-        return None
-    for reason, mistaken_loss in LOSS_MISTAKES:
-        if close(loss, mistaken_loss(scores, classes)):
-            return reason
-    return "loss_fn is not the negative log likelihood of the true classes (NLLLoss)"
+    return mistaken_output(
+        loss,
+        F.nll_loss(scores, classes).item(),
+        ((reason, mistaken_loss(scores, classes)) for reason, mistaken_loss in LOSS_MISTAKES),
+        "loss_fn is not the negative log likelihood of the true classes (NLLLoss)",
+    )

@@ -160,15 +160,13 @@ def close(a, b, rtol: float = RTOL, atol: float = ATOL) -> bool:
     )
 
 
-def mistaken_output(got, reference, mistakes, otherwise: str) -> str | None:
-    """None when ``got`` is close to ``reference()``; else the reason of the first ``(reason, options)``
-    of ``mistakes`` whose ``reference(**options)`` it matches; else ``otherwise``."""
-    if close(got, reference()):
+def mistaken_output(got, expected, mistakes, otherwise: str) -> str | None:
+    """None when ``got`` is close to ``expected``; else the reason of the first ``(reason, value)`` of
+    ``mistakes`` whose value ``got`` is close to (pass a generator: each mistake's value is computed
+    only if the ones before it did not match); else ``otherwise``."""
+    if close(got, expected):
         return None
-    for reason, options in mistakes:
-        if close(got, reference(**options)):
-            return reason
-    return otherwise
+    return next((reason for reason, value in mistakes if close(got, value)), otherwise)
 
 
 def load_parameter(parameter: torch.Tensor, value: np.ndarray) -> None:

@@ -170,8 +170,8 @@ def judge(inputs: dict, observed: dict) -> str | None:
         )
     problem = mistaken_output(
         got,
-        lambda **options: _reference(inputs, observed, **options),
-        FORWARD_MISTAKES,
+        _reference(inputs, observed),
+        ((reason, _reference(inputs, observed, **options)) for reason, options in FORWARD_MISTAKES),
         "forward's output is not out_layer applied to each stimulus's flattened conv output "
         "(conv -> flatten per stimulus -> out_layer)",
     )
